@@ -1,0 +1,172 @@
+"""The service's one configuration object, built once from the environment.
+
+``ServiceConfig.from_env()`` reads the service's own toggles and embeds
+``EngineConfig.from_env()``, so a process has exactly one place where
+``os.environ`` is read. Defaults are the guide's "Current" (baseline).
+Python 3.9-compatible (the PyPy toggle runs this code).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+from engine.config import ConfigError, EngineConfig
+
+EVENT_LOOPS = ("asyncio", "uvloop")
+JSON_LIBS = ("stdlib", "orjson")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+__all__ = ["EVENT_LOOPS", "JSON_LIBS", "LOG_LEVELS", "SERVICE_ENV_VARS", "ConfigError",
+           "ServiceConfig"]
+
+
+def _bool(var: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    allowed = ", ".join(_TRUE + _FALSE)
+    raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {allowed}")
+
+
+def _choice(allowed: Tuple[str, ...], upper: bool = False) -> Callable[[str, str], str]:
+    def parse(var: str, raw: str) -> str:
+        value = raw.strip().upper() if upper else raw.strip().lower()
+        if value not in allowed:
+            raise ConfigError(
+                f"{var}={raw!r} is not valid; allowed values: {', '.join(allowed)}")
+        return value
+
+    return parse
+
+
+def _int(minimum: int) -> Callable[[str, str], int]:
+    def parse(var: str, raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{var}={raw!r} is not valid; allowed values: an integer "
+                              f">= {minimum}") from None
+        if value < minimum:
+            raise ConfigError(f"{var}={raw!r} is not valid; allowed values: an integer "
+                              f">= {minimum}")
+        return value
+
+    return parse
+
+
+_RATE_ALLOWED = "off, 0 or a positive number of requests per second"
+
+
+def _rate(var: str, raw: str) -> float:
+    """RATE_LIMIT_RPS: ``off``/``0`` disables the limiter, else a positive number."""
+    value = raw.strip().lower()
+    if value in _FALSE:
+        return 0.0
+    try:
+        rps = float(value)
+    except ValueError:
+        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {_RATE_ALLOWED}") from None
+    if rps < 0 or math.isnan(rps) or math.isinf(rps):
+        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {_RATE_ALLOWED}")
+    return rps
+
+
+def _seconds(var: str, raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{var}={raw!r} is not valid; allowed values: a number of seconds > 0") from None
+    if not value > 0 or math.isinf(value):
+        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: a number of seconds > 0")
+    return value
+
+
+# field name -> (environment variable, parser)
+_ENV: Dict[str, Tuple[str, Callable[[str, str], Any]]] = {
+    "gzip_enabled": ("GZIP_ENABLED", _bool),
+    "rate_limit_rps": ("RATE_LIMIT_RPS", _rate),
+    "rate_limit_burst": ("RATE_LIMIT_BURST", _int(0)),
+    "log_level": ("LOG_LEVEL", _choice(LOG_LEVELS, upper=True)),
+    "access_log": ("ACCESS_LOG", _bool),
+    "batching": ("BATCHING", _bool),
+    "event_loop": ("EVENT_LOOP", _choice(EVENT_LOOPS)),
+    "json_lib": ("JSON_LIB", _choice(JSON_LIBS)),
+    "max_body_bytes": ("MAX_BODY_BYTES", _int(256)),
+    "max_message_chars": ("MAX_MESSAGE_CHARS", _int(1)),
+    "max_batch_messages": ("MAX_BATCH_MESSAGES", _int(1)),
+    "loop_lag_interval": ("LOOP_LAG_INTERVAL", _seconds),
+}
+
+SERVICE_ENV_VARS: Tuple[str, ...] = tuple(var for var, _ in _ENV.values())
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Service toggles plus the engine's config; defaults are the baseline ("Current")."""
+
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    gzip_enabled: bool = False  # GZIP_ENABLED
+    rate_limit_rps: float = 0.0  # RATE_LIMIT_RPS: 0 = limiter off
+    rate_limit_burst: int = 0  # RATE_LIMIT_BURST: 0 = max(1, ceil(rps))
+    log_level: str = "DEBUG"  # LOG_LEVEL
+    access_log: bool = True  # ACCESS_LOG
+    batching: bool = False  # BATCHING: POST /api/chat/batch answers 404 when off
+    event_loop: str = "asyncio"  # EVENT_LOOP: asyncio|uvloop
+    json_lib: str = "stdlib"  # JSON_LIB: stdlib|orjson
+    max_body_bytes: int = 64 * 1024  # MAX_BODY_BYTES: larger bodies get 413
+    max_message_chars: int = 2000  # MAX_MESSAGE_CHARS: longer messages get 400
+    max_batch_messages: int = 50  # MAX_BATCH_MESSAGES: longer batches get 400
+    loop_lag_interval: float = 0.1  # LOOP_LAG_INTERVAL seconds between lag probes
+
+    @classmethod
+    def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> ServiceConfig:
+        """Read every toggle once; a bad value raises ConfigError naming the variable."""
+        env = os.environ if environ is None else environ
+        values: Dict[str, Any] = {"engine": EngineConfig.from_env(env)}
+        for name, (var, parse) in _ENV.items():
+            raw = env.get(var)
+            if raw is not None and raw.strip() != "":
+                values[name] = parse(var, raw)
+        return cls(**values)
+
+    @property
+    def rate_limit_enabled(self) -> bool:
+        return self.rate_limit_rps > 0
+
+    @property
+    def effective_burst(self) -> int:
+        """Bucket capacity: RATE_LIMIT_BURST, or one second's worth of tokens."""
+        if self.rate_limit_burst > 0:
+            return self.rate_limit_burst
+        return max(1, math.ceil(self.rate_limit_rps))
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The service's own toggles keyed by environment variable (for /api/config)."""
+        out: Dict[str, Any] = {}
+        for name, (var, _parse) in _ENV.items():
+            out[var] = getattr(self, name)
+        out["RATE_LIMIT_BURST"] = self.effective_burst if self.rate_limit_enabled else 0
+        return out
+
+    def to_env(self) -> Dict[str, str]:
+        """Environment variables reproducing this config (engine's included)."""
+        out = self.engine.to_env()
+        for name, (var, _parse) in _ENV.items():
+            value = getattr(self, name)
+            out[var] = ("1" if value else "0") if isinstance(value, bool) else str(value)
+        return out
+
+    def describe(self) -> str:
+        """The effective toggle set, one ``VAR=value`` per line (printed at start-up)."""
+        merged: Dict[str, Any] = dict(self.engine.to_dict())
+        merged.update(self.to_dict())
+        return "\n".join(f"{k}={merged[k]}" for k in sorted(merged))
