@@ -1,0 +1,103 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from perflab.catalogue import CATALOGUE, baseline_env, format_catalogue, optimised_env
+from perflab.machine import Capabilities
+from perflab.plan import FULL, QUICK, load_plan
+from perflab.results import ROW_COLUMNS, CsvAppender, Row, RunMeta, read_rows
+from perflab.variants import resolve
+
+DESIGN_VARIABLES = {"IR_CACHE_BACKEND", "INTENT_CACHE_ENABLED", "CONCURRENCY_MODE",
+                    "ORDER_INDEX", "REGEX_PRECOMPILE", "FAQ_LOADING", "INTERPRETER",
+                    "INSTANCES", "GZIP_ENABLED", "RATE_LIMIT_RPS", "LOG_LEVEL", "POOLING",
+                    "BATCHING"}
+
+
+def test_catalogue_covers_every_toggle_of_the_design() -> None:
+    variables = {var for t in CATALOGUE for var in t.baseline}
+    assert variables >= DESIGN_VARIABLES
+    claims = {t.name: t.claim for t in CATALOGUE if t.claim}
+    assert claims["redis_cache"].text == "30-40% lower latency"
+    assert claims["async"].improvement_range() == (3.0, 5.0)
+    assert claims["lazy_faq"].lower_is_better
+    lines = format_catalogue()
+    assert "redis_cache" in lines[2] and "30-40% lower latency" in "\n".join(lines)
+
+
+def test_variants_resolve_to_environments() -> None:
+    base = resolve("baseline")
+    assert base.env == baseline_env() and base.needs == ()
+    plus = resolve("+order_index")
+    assert {k for k in plus.env if plus.env[k] != base.env[k]} == {"ORDER_INDEX"}
+    assert plus.compare_to == "baseline" and plus.toggle == "order_index"
+    opt = resolve("optimised")
+    assert opt.env == optimised_env() and opt.env["CONCURRENCY_MODE"] == "async"
+    assert opt.env["INTERPRETER"] == "cpython"
+    loo = resolve("optimised-async")
+    assert loo.env["CONCURRENCY_MODE"] == "sync" and loo.compare_to == "optimised"
+    aa = resolve("baseline@aa")
+    assert aa.kind == "aa" and aa.env == base.env and aa.compare_to == "baseline"
+    assert resolve("+redis_cache:tiered").env["IR_CACHE_BACKEND"] == "tiered"
+    assert resolve("+instances").needs == ("redis", "cores>=3")
+    assert resolve("+instances").compare_to == "+redis_cache"
+
+
+@pytest.mark.parametrize("name", ["+nonsense", "fastest", "optimised-nothing",
+                                  "+redis_cache:memcached"])
+def test_unknown_variants_are_clear_errors(name: str) -> None:
+    with pytest.raises(KeyError) as err:
+        resolve(name)
+    assert "redis_cache" in str(err.value) or "alternative" in str(err.value)
+
+
+def test_builtin_plans_are_valid_and_bounded() -> None:
+    for plan in (QUICK, FULL):
+        plan.validate()
+    assert QUICK.estimate_s() < FULL.estimate_s() <= 30 * 60
+    assert "baseline@aa" in QUICK.variants and "optimised" in QUICK.variants
+    assert any(v.startswith("optimised-") for v in FULL.variants)
+
+
+def test_toml_plan_and_its_errors(tmp_path: Path) -> None:
+    f = tmp_path / "p.toml"
+    f.write_text('variants = ["baseline", "+gzip"]\nrates = [5, 10]\nreference_rate = 10\n'
+                 'repeats = 3\n[capacity]\nenabled = false\n')
+    plan = load_plan(str(f))
+    assert plan.name == "p" and plan.rates == (5.0, 10.0) and plan.repeats == 3
+    assert not plan.capacity.enabled and not plan.wants_capacity("baseline")
+    f.write_text('variants = ["baseline"]\nrate = 5\n')
+    with pytest.raises(ValueError, match="unknown plan keys: rate"):
+        load_plan(str(f))
+    f.write_text('variants = ["+turbo"]\n')
+    with pytest.raises(KeyError, match="turbo"):
+        load_plan(str(f))
+    f.write_text("variants = [\n")
+    with pytest.raises(ValueError, match="not valid TOML"):
+        load_plan(str(f))
+    with pytest.raises(ValueError, match="no plan named"):
+        load_plan("nope")
+
+
+def test_capabilities_explain_what_is_missing() -> None:
+    caps = Capabilities(None, "no Redis at x", None, "pypy3 is not installed", 2)
+    assert caps.unmet(("redis", "pypy", "cores>=3")) == [
+        "no Redis at x", "pypy3 is not installed",
+        "needs 3 CPUs (one per instance plus one for the load generator); this machine "
+        "lets the lab use 2"]
+    assert Capabilities("redis://x", "", Path("/p"), "", 4).unmet(("redis", "cores>=3")) == []
+
+
+def test_rows_round_trip_through_csv(tmp_path: Path) -> None:
+    out = CsvAppender(tmp_path / "results.csv", ROW_COLUMNS)
+    row = Row("r", "+gzip", 2, "fixed_rate", "open", "POST /api/chat", "ok", target_rate=20,
+              p95_ms=12.5, generator_saturated=True, errors_by_kind='{"http_500": 1}')
+    out.append(row)
+    out.close()
+    (back,) = read_rows(tmp_path)
+    assert back == row and back.p50_ms is None
+    meta = RunMeta("r", 1.0, {"name": "x"}, 3, {"cpu_count": 2})
+    meta.save(tmp_path)
+    assert RunMeta.load(tmp_path) == meta
