@@ -124,7 +124,9 @@ def cmd_profile(args: argparse.Namespace) -> int:
         print("error: %s" % exc.args[0], file=sys.stderr)
         return 2
     out = Path(args.out) if args.out else ROOT / "profiles" / "out" / v.name
-    result = profile_command(dict(v.env), v.name, args.tool, args.messages, out,
+    env = dict(os.environ)  # data settings (PERFLAB_DATA_DIR, sizes) from the shell
+    env.update(v.env)
+    result = profile_command(env, v.name, args.tool, args.messages, out,
                              args.functions.split(",") if args.functions else None,
                              progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(getattr(result, "summary", result))
