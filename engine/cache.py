@@ -230,81 +230,85 @@ class IRCache:
     def _key(self, ns: Namespace, key: str) -> str:
         return "%sir:%s:%s" % (self.prefix, ns.name, key)
 
+    # Both paths share everything but the Redis call: the memory layer first, then
+    # Redis unless its circuit is open; errors open the circuit and count as misses.
+    def _l1_get(self, full: str) -> Any:
+        if self.l1 is None:
+            return MISS
+        value = self.l1.get(full)
+        self.stats["memory"].hits += value is not MISS
+        self.stats["memory"].misses += value is MISS
+        return value
+
+    def _redis_usable(self) -> Optional[RedisConnector]:
+        redis = self.redis
+        return redis if redis is not None and redis.available() else None
+
+    def _redis_error(self, redis: RedisConnector, exc: BaseException) -> Any:
+        redis.failed(exc)
+        self.stats["redis"].errors += 1
+        return MISS
+
+    def _set_l1(self, ns: Namespace, full: str, value: Any) -> Optional[str]:
+        """Store in the memory layer; returns the JSON for Redis, or None if Redis is out."""
+        if self.l1 is not None:
+            self.l1.set(full, value, ns.ttl)
+        if self._redis_usable() is None:
+            return None
+        return _dumps(ns.encode(value))
+
     # -- sync path --
     def get(self, scope: Scope, ns: Namespace, key: str) -> Any:
         full = self._key(ns, key)
-        if self.l1 is not None:
-            value = self.l1.get(full)
-            if value is not MISS:
-                self.stats["memory"].hits += 1
-                return value
-            self.stats["memory"].misses += 1
-        redis = self.redis
+        value = self._l1_get(full)
+        if value is not MISS or self.redis is None:
+            return value
+        redis = self._redis_usable()
         if redis is None:
-            return MISS
-        stats = self.stats["redis"]
-        if not redis.available():
-            stats.misses += 1
+            self.stats["redis"].misses += 1
             return MISS
         try:
             raw = redis.sync_client(scope).get(full)
         except _REDIS_ERRORS as exc:
-            redis.failed(exc)
-            stats.errors += 1
-            return MISS
-        return self._from_redis(ns, full, raw, stats)
+            return self._redis_error(redis, exc)
+        return self._from_redis(ns, full, raw, self.stats["redis"])
 
     def set(self, scope: Scope, ns: Namespace, key: str, value: Any) -> None:
         full = self._key(ns, key)
-        if self.l1 is not None:
-            self.l1.set(full, value, ns.ttl)
-        redis = self.redis
-        if redis is None or not redis.available():
+        payload = self._set_l1(ns, full, value)
+        if payload is None or self.redis is None:
             return
         try:
-            redis.sync_client(scope).set(full, _dumps(ns.encode(value)),
-                                         px=max(1, int(ns.ttl * 1000)))
+            self.redis.sync_client(scope).set(full, payload, px=max(1, int(ns.ttl * 1000)))
         except _REDIS_ERRORS as exc:
-            redis.failed(exc)
-            self.stats["redis"].errors += 1
+            self._redis_error(self.redis, exc)
 
     # -- async path --
     async def aget(self, scope: Scope, ns: Namespace, key: str) -> Any:
         full = self._key(ns, key)
-        if self.l1 is not None:
-            value = self.l1.get(full)
-            if value is not MISS:
-                self.stats["memory"].hits += 1
-                return value
-            self.stats["memory"].misses += 1
-        redis = self.redis
+        value = self._l1_get(full)
+        if value is not MISS or self.redis is None:
+            return value
+        redis = self._redis_usable()
         if redis is None:
-            return MISS
-        stats = self.stats["redis"]
-        if not redis.available():
-            stats.misses += 1
+            self.stats["redis"].misses += 1
             return MISS
         try:
             raw = await redis.async_client(scope).get(full)
         except _REDIS_ERRORS as exc:
-            redis.failed(exc)
-            stats.errors += 1
-            return MISS
-        return self._from_redis(ns, full, raw, stats)
+            return self._redis_error(redis, exc)
+        return self._from_redis(ns, full, raw, self.stats["redis"])
 
     async def aset(self, scope: Scope, ns: Namespace, key: str, value: Any) -> None:
         full = self._key(ns, key)
-        if self.l1 is not None:
-            self.l1.set(full, value, ns.ttl)
-        redis = self.redis
-        if redis is None or not redis.available():
+        payload = self._set_l1(ns, full, value)
+        if payload is None or self.redis is None:
             return
         try:
-            await redis.async_client(scope).set(full, _dumps(ns.encode(value)),
-                                                px=max(1, int(ns.ttl * 1000)))
+            await self.redis.async_client(scope).set(full, payload,
+                                                     px=max(1, int(ns.ttl * 1000)))
         except _REDIS_ERRORS as exc:
-            redis.failed(exc)
-            self.stats["redis"].errors += 1
+            self._redis_error(self.redis, exc)
 
     def _from_redis(self, ns: Namespace, full: str, raw: Optional[bytes],
                     stats: LayerStats) -> Any:

@@ -20,8 +20,8 @@ CONCURRENCY_MODES = ("sync", "async")
 ORDER_INDEXES = ("scan", "hash")
 FAQ_LOADINGS = ("eager", "lazy")
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
+TRUE = ("1", "true", "yes", "on")
+FALSE = ("0", "false", "no", "off")
 
 
 class ConfigError(ValueError):
@@ -33,53 +33,56 @@ def default_data_dir() -> Path:
     return Path.home() / ".cache" / "perflab" / "data"
 
 
-def _choice(allowed: Tuple[str, ...]) -> Callable[[str, str], str]:
+def choice(allowed: Tuple[str, ...], upper: bool = False) -> Callable[[str, str], str]:
+    """A parser accepting one of ``allowed`` (case-insensitive; normalised to lower case,
+    or upper case with ``upper``)."""
+
     def parse(var: str, raw: str) -> str:
-        value = raw.strip().lower()
+        value = raw.strip().upper() if upper else raw.strip().lower()
         if value not in allowed:
-            raise ConfigError(
-                "%s=%r is not valid; allowed values: %s" % (var, raw, ", ".join(allowed))
-            )
+            raise ConfigError(_invalid(var, raw, ", ".join(allowed)))
         return value
 
     return parse
 
 
-def _bool(var: str, raw: str) -> bool:
+def parse_bool(var: str, raw: str) -> bool:
     value = raw.strip().lower()
-    if value in _TRUE:
+    if value in TRUE:
         return True
-    if value in _FALSE:
+    if value in FALSE:
         return False
-    raise ConfigError(
-        "%s=%r is not a boolean; allowed values: %s" % (var, raw, ", ".join(_TRUE + _FALSE))
-    )
+    raise ConfigError(_invalid(var, raw, ", ".join(TRUE + FALSE)))
 
 
-def _int(minimum: int) -> Callable[[str, str], int]:
+def integer(minimum: int) -> Callable[[str, str], int]:
     def parse(var: str, raw: str) -> int:
         try:
             value = int(raw.strip())
         except ValueError:
-            raise ConfigError("%s=%r is not an integer" % (var, raw)) from None
+            raise ConfigError(_invalid(var, raw, "an integer >= %d" % minimum)) from None
         if value < minimum:
-            raise ConfigError("%s=%r must be >= %d" % (var, raw, minimum))
+            raise ConfigError(_invalid(var, raw, "an integer >= %d" % minimum))
         return value
 
     return parse
 
 
-def _float(minimum: float) -> Callable[[str, str], float]:
+def number(minimum: float) -> Callable[[str, str], float]:
     def parse(var: str, raw: str) -> float:
         try:
             value = float(raw.strip())
         except ValueError:
-            raise ConfigError("%s=%r is not a number" % (var, raw)) from None
-        if value < minimum:
-            raise ConfigError("%s=%r must be >= %s" % (var, raw, minimum))
+            raise ConfigError(_invalid(var, raw, "a number >= %s" % minimum)) from None
+        if value < minimum or value != value:
+            raise ConfigError(_invalid(var, raw, "a number >= %s" % minimum))
         return value
 
     return parse
+
+
+def _invalid(var: str, raw: str, allowed: str) -> str:
+    return "%s=%r is not valid; allowed values: %s" % (var, raw, allowed)
 
 
 def _str(var: str, raw: str) -> str:
@@ -178,36 +181,36 @@ _ENV: Dict[str, Tuple[str, Callable[[str, str], Any]]] = {}
 
 
 def _register() -> None:
-    backend = _choice(CACHE_BACKENDS)
-    mode = _choice(CONCURRENCY_MODES)
-    index = _choice(ORDER_INDEXES)
-    loading = _choice(FAQ_LOADINGS)
+    backend = choice(CACHE_BACKENDS)
+    mode = choice(CONCURRENCY_MODES)
+    index = choice(ORDER_INDEXES)
+    loading = choice(FAQ_LOADINGS)
     _CHOICE_PARSERS.extend([backend, mode, index, loading])
     table = {
         "ir_cache_backend": ("IR_CACHE_BACKEND", backend),
-        "ir_cache_ttl": ("IR_CACHE_TTL", _float(0.001)),
-        "ir_cache_size": ("IR_CACHE_SIZE", _int(1)),
-        "intent_cache_enabled": ("INTENT_CACHE_ENABLED", _bool),
-        "intent_cache_size": ("INTENT_CACHE_SIZE", _int(1)),
-        "regex_precompile": ("REGEX_PRECOMPILE", _bool),
+        "ir_cache_ttl": ("IR_CACHE_TTL", number(0.001)),
+        "ir_cache_size": ("IR_CACHE_SIZE", integer(1)),
+        "intent_cache_enabled": ("INTENT_CACHE_ENABLED", parse_bool),
+        "intent_cache_size": ("INTENT_CACHE_SIZE", integer(1)),
+        "regex_precompile": ("REGEX_PRECOMPILE", parse_bool),
         "order_index": ("ORDER_INDEX", index),
         "faq_loading": ("FAQ_LOADING", loading),
-        "faq_batch_size": ("FAQ_BATCH_SIZE", _int(1)),
-        "faq_cache_batches": ("FAQ_CACHE_BATCHES", _int(1)),
+        "faq_batch_size": ("FAQ_BATCH_SIZE", integer(1)),
+        "faq_cache_batches": ("FAQ_CACHE_BATCHES", integer(1)),
         "concurrency_mode": ("CONCURRENCY_MODE", mode),
-        "pooling": ("POOLING", _bool),
+        "pooling": ("POOLING", parse_bool),
         "data_dir": ("PERFLAB_DATA_DIR", _path),
-        "seed": ("DATA_SEED", _int(0)),
-        "n_products": ("PRODUCTS_COUNT", _int(10)),
-        "n_customers": ("CUSTOMERS_COUNT", _int(10)),
-        "n_orders": ("ORDERS_COUNT", _int(10)),
-        "n_faq": ("FAQ_ARTICLES", _int(10)),
+        "seed": ("DATA_SEED", integer(0)),
+        "n_products": ("PRODUCTS_COUNT", integer(10)),
+        "n_customers": ("CUSTOMERS_COUNT", integer(10)),
+        "n_orders": ("ORDERS_COUNT", integer(10)),
+        "n_faq": ("FAQ_ARTICLES", integer(10)),
         "redis_url": ("REDIS_URL", _str),
         "redis_prefix": ("REDIS_PREFIX", _str),
-        "redis_timeout": ("REDIS_TIMEOUT", _float(0.001)),
+        "redis_timeout": ("REDIS_TIMEOUT", number(0.001)),
         "carrier_url": ("CARRIER_URL", _str),
-        "carrier_timeout": ("CARRIER_TIMEOUT", _float(0.001)),
-        "session_ttl": ("SESSION_TTL", _float(1.0)),
+        "carrier_timeout": ("CARRIER_TIMEOUT", number(0.001)),
+        "session_ttl": ("SESSION_TTL", number(1.0)),
     }
     names = {f.name for f in fields(EngineConfig)}
     assert set(table) == names, names ^ set(table)

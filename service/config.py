@@ -13,53 +13,14 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
-from engine.config import ConfigError, EngineConfig
+from engine.config import FALSE, ConfigError, EngineConfig, choice, integer, parse_bool
 
 EVENT_LOOPS = ("asyncio", "uvloop")
 JSON_LIBS = ("stdlib", "orjson")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off")
-
 __all__ = ["EVENT_LOOPS", "JSON_LIBS", "LOG_LEVELS", "SERVICE_ENV_VARS", "ConfigError",
            "ServiceConfig"]
-
-
-def _bool(var: str, raw: str) -> bool:
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    allowed = ", ".join(_TRUE + _FALSE)
-    raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {allowed}")
-
-
-def _choice(allowed: Tuple[str, ...], upper: bool = False) -> Callable[[str, str], str]:
-    def parse(var: str, raw: str) -> str:
-        value = raw.strip().upper() if upper else raw.strip().lower()
-        if value not in allowed:
-            raise ConfigError(
-                f"{var}={raw!r} is not valid; allowed values: {', '.join(allowed)}")
-        return value
-
-    return parse
-
-
-def _int(minimum: int) -> Callable[[str, str], int]:
-    def parse(var: str, raw: str) -> int:
-        try:
-            value = int(raw.strip())
-        except ValueError:
-            raise ConfigError(f"{var}={raw!r} is not valid; allowed values: an integer "
-                              f">= {minimum}") from None
-        if value < minimum:
-            raise ConfigError(f"{var}={raw!r} is not valid; allowed values: an integer "
-                              f">= {minimum}")
-        return value
-
-    return parse
 
 
 _RATE_ALLOWED = "off, 0 or a positive number of requests per second"
@@ -68,7 +29,7 @@ _RATE_ALLOWED = "off, 0 or a positive number of requests per second"
 def _rate(var: str, raw: str) -> float:
     """RATE_LIMIT_RPS: ``off``/``0`` disables the limiter, else a positive number."""
     value = raw.strip().lower()
-    if value in _FALSE:
+    if value in FALSE:
         return 0.0
     try:
         rps = float(value)
@@ -92,17 +53,17 @@ def _seconds(var: str, raw: str) -> float:
 
 # field name -> (environment variable, parser)
 _ENV: Dict[str, Tuple[str, Callable[[str, str], Any]]] = {
-    "gzip_enabled": ("GZIP_ENABLED", _bool),
+    "gzip_enabled": ("GZIP_ENABLED", parse_bool),
     "rate_limit_rps": ("RATE_LIMIT_RPS", _rate),
-    "rate_limit_burst": ("RATE_LIMIT_BURST", _int(0)),
-    "log_level": ("LOG_LEVEL", _choice(LOG_LEVELS, upper=True)),
-    "access_log": ("ACCESS_LOG", _bool),
-    "batching": ("BATCHING", _bool),
-    "event_loop": ("EVENT_LOOP", _choice(EVENT_LOOPS)),
-    "json_lib": ("JSON_LIB", _choice(JSON_LIBS)),
-    "max_body_bytes": ("MAX_BODY_BYTES", _int(256)),
-    "max_message_chars": ("MAX_MESSAGE_CHARS", _int(1)),
-    "max_batch_messages": ("MAX_BATCH_MESSAGES", _int(1)),
+    "rate_limit_burst": ("RATE_LIMIT_BURST", integer(0)),
+    "log_level": ("LOG_LEVEL", choice(LOG_LEVELS, upper=True)),
+    "access_log": ("ACCESS_LOG", parse_bool),
+    "batching": ("BATCHING", parse_bool),
+    "event_loop": ("EVENT_LOOP", choice(EVENT_LOOPS)),
+    "json_lib": ("JSON_LIB", choice(JSON_LIBS)),
+    "max_body_bytes": ("MAX_BODY_BYTES", integer(256)),
+    "max_message_chars": ("MAX_MESSAGE_CHARS", integer(1)),
+    "max_batch_messages": ("MAX_BATCH_MESSAGES", integer(1)),
     "loop_lag_interval": ("LOOP_LAG_INTERVAL", _seconds),
 }
 

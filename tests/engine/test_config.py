@@ -41,7 +41,7 @@ def test_from_env_parses_every_kind_of_value() -> None:
     ("ORDER_INDEX", "btree", "scan, hash"),
     ("FAQ_LOADING", "mmap", "eager, lazy"),
     ("POOLING", "maybe", "true"),
-    ("INTENT_CACHE_SIZE", "lots", "not an integer"),
+    ("INTENT_CACHE_SIZE", "lots", "an integer"),
     ("INTENT_CACHE_SIZE", "0", ">= 1"),
     ("IR_CACHE_TTL", "-1", ">="),
 ])
