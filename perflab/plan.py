@@ -113,9 +113,10 @@ QUICK = Plan(
     name="quick",
     variants=("baseline", "+redis_cache", "+async", "+order_index", "+regex_precompile",
               "+lazy_faq", "+pypy", "+instances", "optimised", "baseline@aa"),
-    rates=(20.0,), reference_rate=20.0, duration_s=4.0, warmup_s=1.0, repeats=2,
-    capacity=Capacity(start_rate=20.0, factor=3.0, budget_s=9.0, probe_s=1.5, warmup_s=0.5,
-                      bisect_steps=0),
+    rates=(20.0,), reference_rate=20.0, duration_s=3.0, warmup_s=1.0, repeats=2,
+    # 60, 180, 540, 1620/s, then one bisection between the last pass and the first failure
+    capacity=Capacity(start_rate=60.0, factor=3.0, budget_s=14.0, probe_s=1.0, warmup_s=0.3,
+                      bisect_steps=1),
     capacity_for=("baseline", "+async", "+pypy", "+instances", "optimised"),
     orders_rate=20.0, orders_duration_s=2.0, classify_messages=1500,
 )

@@ -63,6 +63,10 @@ class Row:
     generator_saturated: bool = False  # figure limited by the load generator
     saturation_reasons: str = ""
     capacity_rps: Optional[float] = None  # capacity search result (measurement=capacity)
+    # "bracketed": a probe above capacity_rps failed the targets (capacity lies between);
+    # "lower": no probe failed before the budget or max rate ran out: a lower bound only
+    capacity_bound: str = ""
+    capacity_fail_rps: Optional[float] = None  # the lowest failing probe rate
     classify_rate: Optional[float] = None  # messages/s (measurement=classify)
     instances: int = 1
     interpreter: str = "cpython"

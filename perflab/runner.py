@@ -588,7 +588,8 @@ def _capacity(ctx: Context, v: Variant, repeat: int, url: str, child: Optional[C
         notes.append("max_rate reached without failing")
     if best is None:
         row = Row(ctx.meta.run_id, v.name, repeat, "capacity", "open", CHAT, "ok",
-                  capacity_rps=0.0, interpreter=v.interpreter,
+                  capacity_rps=0.0, interpreter=v.interpreter, capacity_bound="bracketed",
+                  capacity_fail_rps=failed_rate,
                   instances=ctx.options.instances or v.instances, started_at=time.time(),
                   ended_at=time.time(),
                   saturation_reasons="; ".join([*notes, "no probe met the targets (first "
@@ -598,6 +599,8 @@ def _capacity(ctx: Context, v: Variant, repeat: int, url: str, child: Optional[C
         # the rate the service met the targets at: what was sent, if less than asked
         row = replace(best, measurement="capacity",
                       capacity_rps=round(min(best.target_rate, best.achieved_rate), 1),
+                      capacity_bound="bracketed" if failed_rate is not None else "lower",
+                      capacity_fail_rps=failed_rate,
                       generator_saturated=limited_by_generator,
                       saturation_reasons="; ".join(notes))
     raw = ctx.run_dir / "histograms" / ("%s-r%d-capacity-probes.json"

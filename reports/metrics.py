@@ -59,6 +59,10 @@ class MetricSample:
         return "+".join(self.load_models) if self.load_models else "-"
 
 
+LOWER_BOUND = ("capacity is a lower bound: the search ran out of time or rates before a "
+               "probe failed")
+
+
 def candidate_rows(run: RunData, variant: str, spec: MetricSpec) -> List[Row]:
     """The rows (usable or not) a metric is read from."""
     rows = run.rows_of(variant)
@@ -81,12 +85,16 @@ def metric_sample(run: RunData, variant: str, metric: str) -> MetricSample:
         if not usable(r):
             excluded.append((r.repeat, exclusion_reason([r])))
             continue
+        if spec.measurement == "capacity" and r.capacity_bound == "lower":
+            excluded.append((r.repeat, LOWER_BOUND))
+            continue
         if value is None:
             continue
         by_repeat.setdefault(r.repeat, []).append(float(value))
         models.append(r.load_model)
     values = {k: (max(v) if spec.reduce == "max" else sum(v) / len(v))
               for k, v in sorted(by_repeat.items())}
-    reason = "" if values else exclusion_reason(rows)
+    reason = "" if values else (LOWER_BOUND if any(r.capacity_bound == "lower" for r in rows)
+                                else exclusion_reason(rows))
     return MetricSample(variant, metric, values, tuple(excluded),
                         tuple(dict.fromkeys(models)), reason)

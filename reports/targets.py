@@ -193,7 +193,9 @@ def _rows_for(run: RunData, variant: str, t: Target) -> List[Row]:
     if m.startswith("sustained"):
         return [r for r in rows if r.measurement == "capacity"]
     if m.startswith("peak"):
-        return [r for r in rows if r.measurement in ("fixed_rate", "capacity", "locust")]
+        # the peak is only known where the plan searched for it (or drove Locust)
+        searched = [r for r in rows if r.measurement in ("capacity", "locust")]
+        return searched + [r for r in rows if r.measurement == "fixed_rate"] if searched else []
     if m == "classify_rps":
         return [r for r in rows if r.measurement == "classify"]
     return []

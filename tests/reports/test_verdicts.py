@@ -88,3 +88,23 @@ def test_analysis_noise_halfwidth(fake_run: Path) -> None:
     assert 0 < half["p50_ms"] < 0.1
     assert {r.variant for r in a.failed_rows} == {"+gzip"}
     assert {r.variant for r in a.saturated_rows} == {"+redis_cache:tiered", "+async"}
+
+
+def test_a_capacity_lower_bound_is_never_judged(tmp_path: Path) -> None:
+    """A search that ran out of time before any probe failed only bounds capacity below."""
+    import dataclasses
+
+    from perflab.results import ROW_COLUMNS, CsvAppender, read_rows
+
+    run = make_run(tmp_path, repeats=3, specs={"baseline": {}, "+async": {"capacity": 3.5}})
+    rows = read_rows(run)
+    (run / "results.csv").unlink()
+    out = CsvAppender(run / "results.csv", ROW_COLUMNS)
+    for r in rows:
+        if r.variant == "+async" and r.measurement == "capacity":
+            r = dataclasses.replace(r, capacity_bound="lower")
+        out.append(r)
+    out.close()
+    got = _by_variant(run)["+async"]
+    assert got.verdict == NOT_JUDGED
+    assert "lower bound" in got.effect.reason
