@@ -85,18 +85,26 @@ class EntityExtractor:
         self.date_relative = Matcher(DATE_RELATIVE, i, precompile)
         self.sku = Matcher(SKU, i, precompile)
         self.words = Matcher(WORD, 0, precompile)
+        self.digit = Matcher(r"\d", 0, precompile)
 
     @property
     def matchers(self) -> List[Matcher]:
         return [self.order, self.tracking, self.email, self.money, self.date_iso,
                 self.date_numeric, self.date_month_day, self.date_day_month,
-                self.date_relative, self.sku, self.words]
+                self.date_relative, self.sku, self.words, self.digit]
 
     def extract(self, text: str) -> Tuple[Entity, ...]:
         """All entities in ``text``, ordered by position; overlapping spans keep the first."""
         found: List[Entity] = []
-        for m in self.email.finditer(text):
-            found.append(Entity("email", m.group(1).lower(), m.group(0), m.start(1), m.end(1)))
+        if "@" in text:
+            for m in self.email.finditer(text):
+                found.append(Entity("email", m.group(1).lower(), m.group(0), m.start(1),
+                                    m.end(1)))
+        if self.digit.search(text) is None:
+            # every pattern but email, relative dates and product names needs a digit
+            found.extend(self._relative_dates(text))
+            found.extend(self._products(text))
+            return _resolve_overlaps(found)
         for m in self.tracking.finditer(text):
             found.append(Entity("tracking_id", m.group(1).upper(), m.group(0),
                                 m.start(1), m.end(1)))
@@ -151,6 +159,9 @@ class EntityExtractor:
         for m in self.date_day_month.finditer(text):
             yield _month_date(m, MONTHS[m.group(2).lower().rstrip(".")], int(m.group(1)),
                               m.group(3))
+        yield from self._relative_dates(text)
+
+    def _relative_dates(self, text: str) -> Iterable[Entity]:
         for m in self.date_relative.finditer(text):
             yield Entity("date", "relative:" + m.group(1).lower(), m.group(0), m.start(),
                          m.end())
