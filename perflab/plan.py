@@ -59,7 +59,7 @@ class Plan:
     orders_rate: float = 20.0  # GET /api/orders/{id} open loop; 0 = off
     orders_duration_s: float = 3.0
     classify_messages: int = 2000  # in-process classifier speed; 0 = off
-    locust_users: int = 0  # closed-loop Locust run; 0 = off
+    locust_users: int = 0  # reserved for a closed-loop Locust run (not implemented: must be 0)
     locust_duration_s: float = 10.0
     carrier_latency: str = "lognormal:15:0.5"
     seed: int = 1
@@ -81,6 +81,10 @@ class Plan:
             raise ValueError("duration_s must be in (0, 600], warmup_s in [0, 120]")
         if self.arrival not in ("constant", "poisson"):
             raise ValueError("arrival must be constant or poisson")
+        if self.locust_users:
+            raise ValueError("locust_users: the closed-loop Locust measurement is not part of "
+                             "perflab run yet; run loadtests/locustfile.py against "
+                             "'perflab serve' instead")
 
     def estimate_s(self) -> float:
         """Rough wall time: start-up, warm-up and every phase, per variant and repeat."""

@@ -74,6 +74,9 @@ def test_toml_plan_and_its_errors(tmp_path: Path) -> None:
     f.write_text('variants = ["+turbo"]\n')
     with pytest.raises(KeyError, match="turbo"):
         load_plan(str(f))
+    f.write_text('variants = ["baseline"]\nlocust_users = 10\n')
+    with pytest.raises(ValueError, match="not part of perflab run yet"):
+        load_plan(str(f))
     f.write_text("variants = [\n")
     with pytest.raises(ValueError, match="not valid TOML"):
         load_plan(str(f))
