@@ -61,6 +61,8 @@ class Plan:
     classify_messages: int = 2000  # in-process classifier speed; 0 = off
     locust_users: int = 0  # reserved for a closed-loop Locust run (not implemented: must be 0)
     locust_duration_s: float = 10.0
+    profile_messages: int = 2000  # cProfile of baseline and optimised at the end; 0 = off
+    profile_memory: bool = False  # also the eager-vs-lazy memory profile (about 30 s)
     carrier_latency: str = "lognormal:15:0.5"
     seed: int = 1
     data_env: Mapping[str, str] = field(default_factory=dict)  # e.g. ORDERS_COUNT=2000
@@ -96,6 +98,9 @@ class Plan:
         if self.locust_users > 0:
             per += self.locust_duration_s + 3.0
         total = per * len(self.variants) * self.repeats
+        if self.profile_messages > 0:
+            total += 2 * (4.0 + self.profile_messages / 400.0) + (35.0 if self.profile_memory
+                                                                   else 0.0)
         if self.capacity.enabled:
             n = len([v for v in self.variants if self.wants_capacity(v)])
             total += n * self.repeats * (self.capacity.budget_s + 1.0)
@@ -132,6 +137,7 @@ FULL = Plan(
     rates=(20.0, 60.0), reference_rate=20.0, duration_s=5.0, warmup_s=2.0, repeats=2,
     capacity=Capacity(budget_s=12.0, probe_s=1.5, warmup_s=0.5, bisect_steps=1),
     capacity_for=("baseline", "+async", "+pypy", "+instances", "optimised", "optimised-async"),
+    profile_memory=True,
     orders_rate=20.0, orders_duration_s=2.0, classify_messages=1500,
 )
 

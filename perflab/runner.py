@@ -272,6 +272,8 @@ def _execute(ctx: Context) -> None:
             _fail(ctx, variant, repeat, "error", traceback.format_exc())
         ctx.meta.save(ctx.run_dir)
     ctx.display.message("all variants done in %.0fs" % (time.time() - ctx.t0))
+    if ctx.plan.profile_messages > 0 and ctx.options.target is None:
+        _profile(ctx)
 
 
 def _start_carrier(ctx: Context) -> str:
@@ -651,6 +653,31 @@ def _classify(ctx: Context, v: Variant, repeat: int, env: Dict[str, str]) -> Non
                       requests=int(data["messages"]),
                       duration_s=round(float(data["elapsed_s"]), 3))
     ctx.rows.append(row)
+
+
+def _profile(ctx: Context) -> None:
+    """cProfile baseline and optimised (and the memory tool) into RUN_DIR/profiles/, for
+    the report's "Where the time goes". A failure here is noted, never fatal."""
+    try:
+        from profiles.commands import profile_command
+    except ImportError as exc:
+        ctx.display.message("profiles unavailable: %s" % exc)
+        return
+    jobs = [("baseline", "cprofile"), ("optimised", "cprofile")]
+    if ctx.plan.profile_memory:
+        jobs.append(("baseline", "memory"))
+    for name, tool in jobs:
+        ctx.display.phase("profiling %s (%s, %d messages)" % (name, tool,
+                                                             ctx.plan.profile_messages))
+        v = resolve(name)
+        try:
+            profile_command(_variant_env(ctx, v, 0), name, tool, ctx.plan.profile_messages,
+                            ctx.run_dir / "profiles" / name)
+        except Exception as exc:
+            ctx.meta.failures.append({"variant": name, "repeat": 0, "kind": "measurement",
+                                      "detail": "profile %s: %s: %s"
+                                      % (tool, type(exc).__name__, exc), "at": time.time()})
+            ctx.display.message("profiling %s failed: %s" % (name, exc))
 
 
 def _report(run_dir: Path, show: Callable[[str], None]) -> None:

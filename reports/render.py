@@ -15,6 +15,8 @@ from .analysis import Analysis
 from .metrics import LOAD_MODEL_NOTE, METRIC_SPECS
 from .stats import Ratio
 from .targets import TargetResult, format_value
+from .timing import format_markdown as format_time_markdown
+from .timing import where_time_goes
 from .verdicts import Judged
 
 PLOT_TITLES = {
@@ -220,7 +222,8 @@ def format_html(a: Analysis, images: Mapping[str, bytes]) -> str:
     plots = [{"name": name, "title": PLOT_TITLES.get(name, name),
               "src": "data:image/png;base64," + base64.b64encode(png).decode("ascii")}
              for name, png in images.items()]
-    return _ENV.get_template("report.html.j2").render(v=view(a), plots=plots)
+    return _ENV.get_template("report.html.j2").render(
+        v=view(a), plots=plots, time=where_time_goes(a.run.run_dir))
 
 
 # --------------------------------------------------------------------------- Markdown
@@ -264,7 +267,8 @@ def format_markdown(a: Analysis, plot_files: Sequence[str] = ()) -> str:
     if plot_files:
         out += ["", "## Plots", ""]
         out += ["![%s](%s)" % (PLOT_TITLES.get(_stem(p), _stem(p)), p) for p in plot_files]
-    out += ["", "## Details", "", "### Noise floor (A/A)", "", noise_text(a), ""]
+    out += ["", *format_time_markdown(where_time_goes(a.run.run_dir))]
+    out += ["## Details", "", "### Noise floor (A/A)", "", noise_text(a), ""]
     if v["noise"]:
         out += _md_dicts(v["noise"], ("comparison", "metric", "n", "ratio", "verdict"))
     out += ["### Skipped variants", ""]

@@ -34,6 +34,7 @@ repeats = {repeats}
 orders_rate = 15
 orders_duration_s = 1
 classify_messages = 200
+profile_messages = {profile}
 capacity_for = ["baseline"]
 [data_env]
 ORDERS_COUNT = "2000"
@@ -52,11 +53,11 @@ bisect_steps = 0
 
 
 def write_plan(tmp_path: Path, variants: List[str], duration: float = 1.5,
-               repeats: int = 1) -> Path:
+               repeats: int = 1, profile: int = 0) -> Path:
     data = tmp_path / "data"
     f = tmp_path / "plan.toml"
     f.write_text(TINY.format(variants=json.dumps(variants), duration=duration, data=data,
-                             repeats=repeats))
+                             repeats=repeats, profile=profile))
     return f
 
 
@@ -85,7 +86,8 @@ def env(redis_url: str) -> Dict[str, str]:
 
 @pytest.mark.slow
 def test_tiny_plan_writes_a_complete_run(tmp_path: Path, env: Dict[str, str]) -> None:
-    plan = write_plan(tmp_path, ["baseline", "+redis_cache", "+instances", "baseline@aa"])
+    plan = write_plan(tmp_path, ["baseline", "+redis_cache", "+instances", "baseline@aa"],
+                      profile=200)
     proc = perflab("run", "--plan", str(plan), "--out", str(tmp_path / "runs"),
                    "--no-report", env=env)
     out, err = proc.communicate(timeout=240)
@@ -114,6 +116,8 @@ def test_tiny_plan_writes_a_complete_run(tmp_path: Path, env: Dict[str, str]) ->
     assert cap.capacity_rps is not None and cap.capacity_rps >= 0
     assert all(r.classify_rate and r.classify_rate > 0 for r in rows
                if r.measurement == "classify")
+    for name in ("baseline", "optimised"):  # for the report's "Where the time goes"
+        assert (run_dir / "profiles" / name / "cprofile.prof").exists()
     samples = read_samples(run_dir)
     assert samples and {s.variant for s in samples} >= {"baseline", "+redis_cache"}
     assert children_of(proc.pid) == []
