@@ -24,6 +24,7 @@ import pytest
 
 from engine.carrier import tracking_for
 from engine.config import EngineConfig
+from perflab.machine import redis_answers
 
 SMALL = {"n_products": 60, "n_customers": 300, "n_orders": 2000, "n_faq": 200}
 
@@ -34,22 +35,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _redis_answers(url: str) -> bool:
-    import redis
-
-    client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-    try:
-        return bool(client.ping())
-    except Exception:
-        return False
-    finally:
-        client.close()
-
-
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    if _redis_answers(url):
+    if redis_answers(url):
         yield url
         return
     server = shutil.which("redis-server")
@@ -64,7 +53,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "no", "--dir", str(workdir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = "redis://127.0.0.1:%d/0" % port
     deadline = time.monotonic() + 10
-    while not _redis_answers(url):
+    while not redis_answers(url):
         if time.monotonic() > deadline:
             proc.kill()
             pytest.fail("started redis-server on port %d but it never answered" % port)
