@@ -849,6 +849,20 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def loop_factory(choice: str) -> Optional[Callable[[], asyncio.AbstractEventLoop]]:
+    """The event loop for ``--loop auto|asyncio|uvloop``: uvloop when asked for (an error if
+    missing) or when ``auto`` finds it, else asyncio's default (None)."""
+    if choice == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        if choice == "uvloop":
+            raise RuntimeError("uvloop is not installed") from None
+        return None
+    return uvloop.new_event_loop
+
+
 def _write_json(path: str, result: OpenLoopResult) -> None:
     tmp = path + ".tmp"
     with open(tmp, "w") as fh:
@@ -893,16 +907,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             loop.add_signal_handler(s, on_signal)
         return await run_open_loop(cfg, show, stop=stop)
 
-    factory = None
-    if a.loop in ("auto", "uvloop"):
-        try:
-            import uvloop
-
-            factory = uvloop.new_event_loop
-        except ImportError:
-            if a.loop == "uvloop":
-                print("error: uvloop is not installed", file=sys.stderr)
-                return 2
+    try:
+        factory = loop_factory(a.loop)
+    except RuntimeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     with asyncio.Runner(loop_factory=factory) as runner:
         result = runner.run(go())
     if a.json_file:

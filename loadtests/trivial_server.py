@@ -156,16 +156,13 @@ def main(argv: Optional[list] = None) -> int:
     a = p.parse_args(argv)
     cfg = TrivialConfig(a.stall_every, a.stall_ms, a.freeze_after, a.freeze_ms, a.fail_every,
                         a.bad_every)
-    factory = None
-    if a.loop in ("auto", "uvloop"):
-        try:
-            import uvloop
+    from loadtests.openloop import loop_factory
 
-            factory = uvloop.new_event_loop
-        except ImportError:
-            if a.loop == "uvloop":
-                print("uvloop is not installed", file=sys.stderr)
-                return 2
+    try:
+        factory = loop_factory(a.loop)
+    except RuntimeError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         with asyncio.Runner(loop_factory=factory) as runner:
             runner.run(_serve(create_app(cfg), a.host, a.port))
