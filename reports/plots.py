@@ -220,11 +220,15 @@ def capacity(a: Analysis) -> Figure:
             continue
         m, lo, hi = mean_interval(vals)
         limited = not good
+        # a search that never found a failing rate only bounds the capacity from below
+        bound = any(r.capacity_bound == "lower" for r in (good or rows))
         ax.barh(i, m, xerr=[[m - lo], [hi - m]], capsize=3,
-                color="white" if limited else "#4c72b0", edgecolor="#4c72b0",
-                hatch="//" if limited else None)
-        ax.text(max(hi, m), i, "  %s%s" % (_num(round(m, 1)), " (generator-limited)" if limited
-                                  else ""), va="center", fontsize=7)
+                color="white" if limited or bound else "#4c72b0", edgecolor="#4c72b0",
+                hatch="//" if limited else (".." if bound else None))
+        label = "  %s%s%s" % (">= " if bound else "", _num(round(m, 1)),
+                              " (generator-limited)" if limited else
+                              (" (lower bound)" if bound else ""))
+        ax.text(max(hi, m), i, label, va="center", fontsize=7)
     for metric, scale in (("sustained_rpm", 60.0), ("sustained_rps", 1.0),
                           ("peak_rpm", 60.0), ("peak_rps", 1.0)):
         t = _target(a.targets, metric)
