@@ -19,7 +19,7 @@ import json
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple, Type
+from typing import Any, Callable, Dict, Optional, Tuple, Type
 
 _REDIS_ERRORS: Tuple[Type[BaseException], ...] = (OSError,)
 try:  # redis is optional at run time
@@ -412,7 +412,3 @@ class SessionStore:
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True)
 
-
-def layer_names(backend: str) -> List[str]:
-    return {"none": [], "memory": ["memory"], "redis": ["redis"],
-            "tiered": ["memory", "redis"]}[backend]

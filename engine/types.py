@@ -8,7 +8,7 @@ Python 3.9-compatible.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 INTENTS: Tuple[str, ...] = (
     "cancel_order",
@@ -195,6 +195,3 @@ class Reply:
         return (self.intent, self.confidence, self.entities, self.answer, self.sources,
                 self.awaiting)
 
-
-def entities_of(entities: Tuple[Entity, ...], kind: str) -> List[str]:
-    return [e.value for e in entities if e.type == kind]

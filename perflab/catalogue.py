@@ -115,9 +115,6 @@ CATALOGUE: Tuple[Toggle, ...] = (
 
 BY_NAME: Dict[str, Toggle] = {t.name: t for t in CATALOGUE}
 
-# Toggles whose optimised value cannot run under PyPy (C extensions without PyPy wheels).
-CPYTHON_ONLY = ("uvloop", "orjson")
-
 
 def baseline_env() -> Dict[str, str]:
     env: Dict[str, str] = {}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 import tomllib
 
@@ -188,6 +188,3 @@ def plan_from_dict(data: Mapping[str, Any], default_name: str = "custom") -> Pla
         plan = replace(plan, capacity=Capacity(**cap))
     return plan
 
-
-def variant_names(plan: Plan) -> List[str]:
-    return list(plan.variants)

@@ -58,7 +58,7 @@ def resolve(name: str) -> Variant:
     if name == "baseline":
         return Variant(name, "baseline", baseline_env())
     if name == "optimised":
-        return Variant(name, "optimised", _cpython_safe(optimised_env()), None, "baseline")
+        return Variant(name, "optimised", optimised_env(), None, "baseline")
     if name.startswith("+"):
         tname, _, alt = name[1:].partition(":")
         t = toggle(tname)
@@ -67,7 +67,7 @@ def resolve(name: str) -> Variant:
         return Variant(name, "single", env, t.name, t.reference)
     if name.startswith("optimised-"):
         t = toggle(name[len("optimised-"):])
-        return Variant(name, "leave_one_out", _cpython_safe(optimised_env(exclude=(t.name,))),
+        return Variant(name, "leave_one_out", optimised_env(exclude=(t.name,)),
                        t.name, "optimised")
     raise KeyError("unknown variant %r: use baseline, optimised, +TOGGLE, optimised-TOGGLE or "
                    "NAME@aa; toggles: %s" % (name, ", ".join(t.name for t in CATALOGUE)))
@@ -80,11 +80,6 @@ def _optimised_values(t: Toggle, alt: str) -> Dict[str, str]:
         raise KeyError("toggle %r has no alternative %r (has: %s)"
                        % (t.name, alt, ", ".join(t.alternatives) or "none"))
     return dict(t.alternatives[alt])
-
-
-def _cpython_safe(env: Dict[str, str]) -> Dict[str, str]:
-    """The environment as it is: uvloop and orjson exist for CPython, the default."""
-    return env
 
 
 def single_variants(include_extras: bool = True) -> List[str]:
