@@ -198,7 +198,8 @@ class Bot:
         self.faq = FaqIndex(self.paths.faq_db, config.faq_loading, config.faq_batch_size,
                             config.faq_cache_batches, config.pooling)
         self.redis: Optional[RedisConnector] = (
-            RedisConnector(config.redis_url, config.redis_timeout, config.pooling)
+            RedisConnector(config.redis_url, config.redis_timeout, config.pooling,
+                           client=config.redis_client)
             if config.uses_redis else None)
         self.cache = IRCache(config.ir_cache_backend, config.ir_cache_size,
                              config.redis_prefix, self.redis)

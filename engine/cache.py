@@ -10,6 +10,10 @@ and ``health()`` says "degraded".
 POOLING: with pooling one Redis client (and its connection pool) serves every
 request; without it each request opens its own connection and closes it when
 the request ends (the guide's "Current").
+
+REDIS_CLIENT picks the asyncio client: redis-py's, or the pipelined one of
+``engine.resp`` (one shared connection; see there why). Both expose the same
+get/set/delete/ping/aclose, so nothing below depends on the choice.
 Python 3.9-compatible.
 """
 
@@ -21,13 +25,15 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple, Type
 
-_REDIS_ERRORS: Tuple[Type[BaseException], ...] = (OSError,)
+from .resp import PipelinedRedis, RedisClientError
+
+_REDIS_ERRORS: Tuple[Type[BaseException], ...] = (OSError, RedisClientError)
 try:  # redis is optional at run time
     import redis as _redis
     import redis.asyncio as _aredis
     from redis.exceptions import RedisError
 
-    _REDIS_ERRORS = (RedisError, OSError)
+    _REDIS_ERRORS = (RedisError, OSError, RedisClientError)
 except ImportError:  # pragma: no cover - exercised only without redis installed
     _redis = None  # type: ignore[assignment]
     _aredis = None  # type: ignore[assignment]
@@ -122,12 +128,18 @@ class RedisConnector:
 
     def __init__(self, url: str, timeout: float, pooling: bool,
                  retry_interval: float = 1.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 client: str = "redis-py") -> None:
         if _redis is None:
             raise RuntimeError("the 'redis' package is required for a Redis cache backend")
+        if client not in ("redis-py", "pipelined"):
+            raise ValueError("unknown Redis client %r (redis-py or pipelined)" % client)
+        if client == "pipelined":
+            PipelinedRedis.from_url(url, timeout)  # a URL it cannot serve fails here, at start
         self.url = url
         self.timeout = timeout
         self.pooling = pooling
+        self.client = client
         self.retry_interval = retry_interval
         self._clock = clock
         self._down_until = 0.0
@@ -160,14 +172,21 @@ class RedisConnector:
                 self.url, single_connection_client=True, **self._kwargs())
         return scope.sync_redis
 
+    def _new_async(self, per_request: bool) -> Any:
+        if self.client == "pipelined":
+            return PipelinedRedis.from_url(self.url, self.timeout)
+        if per_request:
+            return _aredis.Redis.from_url(self.url, single_connection_client=True,
+                                          **self._kwargs())
+        return _aredis.Redis.from_url(self.url, **self._kwargs())
+
     def async_client(self, scope: Scope) -> Any:
         if self.pooling:
             if self._async is None:
-                self._async = _aredis.Redis.from_url(self.url, **self._kwargs())
+                self._async = self._new_async(per_request=False)
             return self._async
         if scope.async_redis is None:
-            scope.async_redis = _aredis.Redis.from_url(
-                self.url, single_connection_client=True, **self._kwargs())
+            scope.async_redis = self._new_async(per_request=True)
         return scope.async_redis
 
     def ping(self) -> Optional[str]:
@@ -185,7 +204,7 @@ class RedisConnector:
             client.close()
 
     async def aping(self) -> Optional[str]:
-        client = _aredis.Redis.from_url(self.url, **self._kwargs())
+        client = self._new_async(per_request=True)
         try:
             await client.ping()
             self._down_until = 0.0

@@ -19,6 +19,7 @@ CACHE_BACKENDS = ("none", "memory", "redis", "tiered")
 CONCURRENCY_MODES = ("sync", "async")
 ORDER_INDEXES = ("scan", "hash")
 FAQ_LOADINGS = ("eager", "lazy")
+REDIS_CLIENTS = ("redis-py", "pipelined")
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
@@ -110,6 +111,9 @@ class EngineConfig:
     faq_cache_batches: int = 16  # FAQ_CACHE_BATCHES: bound of the lazy batch cache
     concurrency_mode: str = "sync"  # CONCURRENCY_MODE: sync|async
     pooling: bool = False  # POOLING: shared Redis/SQLite/HTTP connections
+    # REDIS_CLIENT: redis-py|pipelined, the asyncio Redis client of the async mode
+    # (not in the guide; the sync mode always uses redis-py's blocking client)
+    redis_client: str = "redis-py"
     # --- data ---
     data_dir: Path = field(default_factory=default_data_dir)  # PERFLAB_DATA_DIR
     seed: int = 42  # DATA_SEED
@@ -185,7 +189,8 @@ def _register() -> None:
     mode = choice(CONCURRENCY_MODES)
     index = choice(ORDER_INDEXES)
     loading = choice(FAQ_LOADINGS)
-    _CHOICE_PARSERS.extend([backend, mode, index, loading])
+    client = choice(REDIS_CLIENTS)
+    _CHOICE_PARSERS.extend([backend, mode, index, loading, client])
     table = {
         "ir_cache_backend": ("IR_CACHE_BACKEND", backend),
         "ir_cache_ttl": ("IR_CACHE_TTL", number(0.001)),
@@ -199,6 +204,7 @@ def _register() -> None:
         "faq_cache_batches": ("FAQ_CACHE_BATCHES", integer(1)),
         "concurrency_mode": ("CONCURRENCY_MODE", mode),
         "pooling": ("POOLING", parse_bool),
+        "redis_client": ("REDIS_CLIENT", client),
         "data_dir": ("PERFLAB_DATA_DIR", _path),
         "seed": ("DATA_SEED", integer(0)),
         "n_products": ("PRODUCTS_COUNT", integer(10)),

@@ -56,6 +56,8 @@ class Toggle:
     guide: bool = True  # in the guide's table (False: extra service toggles)
     alternatives: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     reference: str = "baseline"  # the variant a "+X" variant is compared with
+    # other toggles' settings without which X does nothing; set in "+X" variants only
+    requires: Mapping[str, str] = field(default_factory=dict)
 
 
 CATALOGUE: Tuple[Toggle, ...] = (
@@ -111,6 +113,15 @@ CATALOGUE: Tuple[Toggle, ...] = (
            None, (), "not in the guide", guide=False),
     Toggle("orjson", "orjson serialisation", {"JSON_LIB": "stdlib"}, {"JSON_LIB": "orjson"},
            None, (), "not in the guide", guide=False),
+    Toggle("redis_client", "Pipelined asyncio Redis client",
+           {"REDIS_CLIENT": "redis-py"}, {"REDIS_CLIENT": "pipelined"}, None, ("redis",),
+           "not in the guide: one shared connection, each request's commands written at "
+           "once and replies matched in order, instead of redis-py's pool; it acts only in "
+           "async mode with a Redis backend, so +redis_client is compared with "
+           "+redis_client:redis-py, the same variant on redis-py",
+           guide=False, alternatives={"redis-py": {"REDIS_CLIENT": "redis-py"}},
+           reference="+redis_client:redis-py",
+           requires={"IR_CACHE_BACKEND": "redis", "CONCURRENCY_MODE": "async"}),
 )
 
 BY_NAME: Dict[str, Toggle] = {t.name: t for t in CATALOGUE}

@@ -132,8 +132,8 @@ QUICK = Plan(
 
 FULL = Plan(
     name="full",
-    variants=("baseline", *single_variants(), "optimised", *leave_one_out_variants(),
-              "baseline@aa"),
+    variants=("baseline", *single_variants(), "+redis_client:redis-py", "optimised",
+              *leave_one_out_variants(), "baseline@aa"),
     rates=(20.0, 60.0), reference_rate=20.0, duration_s=5.0, warmup_s=2.0, repeats=2,
     capacity=Capacity(budget_s=12.0, probe_s=1.5, warmup_s=0.5, bisect_steps=1),
     capacity_for=("baseline", "+async", "+pypy", "+instances", "optimised", "optimised-async"),

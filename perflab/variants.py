@@ -63,8 +63,10 @@ def resolve(name: str) -> Variant:
         tname, _, alt = name[1:].partition(":")
         t = toggle(tname)
         env = baseline_env()
+        env.update(t.requires)
         env.update(_optimised_values(t, alt))
-        return Variant(name, "single", env, t.name, t.reference)
+        return Variant(name, "single", env, t.name,
+                       "baseline" if name == t.reference else t.reference)
     if name.startswith("optimised-"):
         t = toggle(name[len("optimised-"):])
         return Variant(name, "leave_one_out", optimised_env(exclude=(t.name,)),

@@ -2,7 +2,7 @@
 --   wrk -t1 -c32 -d30s --latency -s deploy/bench/chat.lua http://127.0.0.1:8080/api/chat
 -- Order ids are real ones of the default data set (DATA_SEED=42, ORDERS_COUNT=40000);
 -- with other sizes they are "unknown order" answers, which is still a realistic path.
--- Every connection uses its own session ids, so multi-turn state is exercised too.
+-- Each thread uses its own 64 session ids, so multi-turn state is exercised too.
 
 local messages = {
   "hello",
@@ -37,8 +37,12 @@ end
 
 request = function()
   counter = counter + 1
-  local msg = messages[(counter % #messages) + 1]
-  local session = string.format("wrk-%d-%d", thread_id, math.floor(counter / #messages) % 64)
+  -- 64 sessions take turns: request n goes to session n % 64 and carries that
+  -- session's next message, so each session walks the script in order, one message
+  -- at a time, as a shopper does (with at most 32 requests in flight per thread,
+  -- a session's previous message has been answered before its next is sent).
+  local msg = messages[(math.floor(counter / 64) % #messages) + 1]
+  local session = string.format("wrk-%d-%d", thread_id, counter % 64)
   local body = string.format('{"session_id":"%s","message":"%s"}', session, msg)
   return wrk.format("POST", nil, {["Content-Type"] = "application/json"}, body)
 end

@@ -65,6 +65,7 @@ TOGGLES: Dict[str, List[Any]] = {
     "faq_loading": ["eager", "lazy"],
     "concurrency_mode": ["sync", "async"],
     "pooling": [False, True],
+    "redis_client": ["redis-py", "pipelined"],
 }
 
 

@@ -70,10 +70,12 @@ def test_tiered_fills_l1_from_l2_and_is_shared(redis_url: str, redis_prefix: str
                               "redis": {"hits": 1, "misses": 0, "errors": 0}}
 
 
+@pytest.mark.parametrize("client", ["redis-py", "pipelined"])
 @pytest.mark.parametrize("pooling", [False, True])
-def test_async_paths_round_trip(redis_url: str, redis_prefix: str, pooling: bool) -> None:
+def test_async_paths_round_trip(redis_url: str, redis_prefix: str, pooling: bool,
+                                client: str) -> None:
     async def go() -> List[Any]:
-        conn = RedisConnector(redis_url, 1.0, pooling)
+        conn = RedisConnector(redis_url, 1.0, pooling, client=client)
         cache = IRCache("redis", 10, redis_prefix, conn)
         sessions = SessionStore(redis_prefix, 60, conn)
         scope = Scope()

@@ -45,6 +45,23 @@ def test_variants_resolve_to_environments() -> None:
     assert resolve("+instances").compare_to == "+redis_cache"
 
 
+def test_a_toggle_that_needs_others_is_compared_with_its_twin() -> None:
+    # REDIS_CLIENT acts only with a Redis backend in async mode: +redis_client brings
+    # those along and is compared with the same variant on redis-py, not with baseline.
+    plus = resolve("+redis_client")
+    twin = resolve(plus.compare_to or "")
+    assert plus.env["REDIS_CLIENT"] == "pipelined" and twin.env["REDIS_CLIENT"] == "redis-py"
+    assert {k for k in plus.env if plus.env[k] != twin.env[k]} == {"REDIS_CLIENT"}
+    assert (plus.env["IR_CACHE_BACKEND"], plus.env["CONCURRENCY_MODE"]) == ("redis", "async")
+    assert plus.needs == ("redis",) and twin.compare_to == "baseline"
+    # ...but what it requires never leaks into "optimised" or its leave-one-outs
+    assert resolve("optimised-redis_cache").env["IR_CACHE_BACKEND"] == "none"
+    assert resolve("optimised-async").env["CONCURRENCY_MODE"] == "sync"
+    assert resolve("optimised").env["REDIS_CLIENT"] == "pipelined"
+    assert resolve("optimised-redis_client").env["REDIS_CLIENT"] == "redis-py"
+    assert plus.compare_to in FULL.variants
+
+
 @pytest.mark.parametrize("name", ["+nonsense", "fastest", "optimised-nothing",
                                   "+redis_cache:memcached"])
 def test_unknown_variants_are_clear_errors(name: str) -> None:

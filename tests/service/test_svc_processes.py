@@ -85,16 +85,18 @@ def test_process_prints_toggles_and_reports_config(base_env: Dict[str, str],
     assert rc == 0  # SIGTERM is a clean shutdown (cleanup_ctx ran)
 
 
-@pytest.mark.parametrize("mode,backend", [("sync", "redis"), ("async", "tiered")])
+@pytest.mark.parametrize("mode,backend,client", [("sync", "redis", "redis-py"),
+                                                 ("async", "tiered", "redis-py"),
+                                                 ("async", "tiered", "pipelined")])
 def test_redis_blocked_then_killed_while_serving(base_env: Dict[str, str], log_dir: Path,
-                                                 mode: str, backend: str) -> None:
+                                                 mode: str, backend: str, client: str) -> None:
     redis_server = which("redis-server")
     if redis_server is None:
         pytest.skip("redis-server not installed")
     port = free_port()
     redis = Proc([redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                   "--appendonly", "no"], dict(os.environ), log_dir, "redis")
-    env = dict(base_env, IR_CACHE_BACKEND=backend, CONCURRENCY_MODE=mode,
+    env = dict(base_env, IR_CACHE_BACKEND=backend, CONCURRENCY_MODE=mode, REDIS_CLIENT=client,
                REDIS_URL=f"redis://127.0.0.1:{port}/0", REDIS_TIMEOUT="0.1")
     svc: Optional[ServiceProc] = None
     statuses: List[int] = []
@@ -240,9 +242,7 @@ def test_nginx_in_front_of_two_instances(instance_pair: List[ServiceProc],
 
 
 def test_gunicorn_with_two_aiohttp_workers(base_env: Dict[str, str], log_dir: Path) -> None:
-    psutil = pytest.importorskip("psutil")
-    if which("gunicorn") is None:
-        pytest.skip("gunicorn not installed")
+    import psutil  # gunicorn and psutil are dependencies: this test runs, never skips
     port = free_port()
     env = dict(base_env, GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2",
                CONCURRENCY_MODE="async")
