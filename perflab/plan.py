@@ -16,6 +16,7 @@ Built-in ``quick`` (the default, <= 5 minutes on a 2-core machine) and
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Dict, Mapping, Tuple
@@ -59,8 +60,11 @@ class Plan:
     orders_rate: float = 20.0  # GET /api/orders/{id} open loop; 0 = off
     orders_duration_s: float = 3.0
     classify_messages: int = 2000  # in-process classifier speed; 0 = off
-    locust_users: int = 0  # reserved for a closed-loop Locust run (not implemented: must be 0)
+    # closed loop: Locust's shoppers (loadtests/locustfile.py) with think time; 0 = off
+    locust_users: int = 0
     locust_duration_s: float = 10.0
+    locust_wait: str = "between:0.5,2"  # the locustfile's PERFLAB_WAIT
+    locust_for: Tuple[str, ...] = ()  # variants that get the Locust run; () = all
     profile_messages: int = 2000  # cProfile of baseline and optimised at the end; 0 = off
     profile_memory: bool = False  # also the eager-vs-lazy memory profile (about 30 s)
     carrier_latency: str = "lognormal:15:0.5"
@@ -83,10 +87,12 @@ class Plan:
             raise ValueError("duration_s must be in (0, 600], warmup_s in [0, 120]")
         if self.arrival not in ("constant", "poisson"):
             raise ValueError("arrival must be constant or poisson")
-        if self.locust_users:
-            raise ValueError("locust_users: the closed-loop Locust measurement is not part of "
-                             "perflab run yet; run loadtests/locustfile.py against "
-                             "'perflab serve' instead")
+        if self.locust_users < 0 or not 0 < self.locust_duration_s <= 600:
+            raise ValueError("locust_users must be >= 0 and locust_duration_s in (0, 600]")
+        if not re.fullmatch(r"between:[\d.]+,[\d.]+|constant:[\d.]+|pacing:[\d.]+|none",
+                            self.locust_wait.strip().lower()):
+            raise ValueError("locust_wait %r: use between:A,B | constant:S | pacing:S | none"
+                             % self.locust_wait)
 
     def estimate_s(self) -> float:
         """Rough wall time: start-up, warm-up and every phase, per variant and repeat."""
@@ -95,9 +101,10 @@ class Plan:
             per += self.orders_duration_s + 1.0
         if self.classify_messages > 0:
             per += 2.0
-        if self.locust_users > 0:
-            per += self.locust_duration_s + 3.0
         total = per * len(self.variants) * self.repeats
+        if self.locust_users > 0:
+            n = len([v for v in self.variants if self.wants_locust(v)])
+            total += n * self.repeats * (self.locust_duration_s + 4.0)
         if self.profile_messages > 0:
             total += 2 * (4.0 + self.profile_messages / 400.0) + (35.0 if self.profile_memory
                                                                    else 0.0)
@@ -109,12 +116,16 @@ class Plan:
     def wants_capacity(self, variant: str) -> bool:
         return self.capacity.enabled and (not self.capacity_for or variant in self.capacity_for)
 
+    def wants_locust(self, variant: str) -> bool:
+        return self.locust_users > 0 and (not self.locust_for or variant in self.locust_for)
+
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
         d["variants"] = list(self.variants)
         d["rates"] = list(self.rates)
         d["data_env"] = dict(self.data_env)
         d["capacity_for"] = list(self.capacity_for)
+        d["locust_for"] = list(self.locust_for)
         return d
 
 
@@ -128,6 +139,7 @@ QUICK = Plan(
                       bisect_steps=1),
     capacity_for=("baseline", "+async", "+pypy", "+instances", "optimised"),
     orders_rate=20.0, orders_duration_s=2.0, classify_messages=1500,
+    locust_users=20, locust_duration_s=8.0, locust_for=("baseline", "optimised"),
 )
 
 FULL = Plan(
@@ -142,6 +154,7 @@ FULL = Plan(
     capacity_for=("baseline", "+async", "+pypy", "+instances", "optimised", "optimised-async"),
     profile_memory=True,
     orders_rate=20.0, orders_duration_s=2.0, classify_messages=1500,
+    locust_users=50, locust_duration_s=10.0, locust_for=("baseline", "optimised"),
 )
 
 BUILTIN: Dict[str, Plan] = {"quick": QUICK, "full": FULL}
@@ -176,8 +189,9 @@ def plan_from_dict(data: Mapping[str, Any], default_name: str = "custom") -> Pla
     if "variants" not in values:
         raise ValueError("a plan needs a 'variants' list")
     values["variants"] = tuple(values["variants"])
-    if "capacity_for" in values:
-        values["capacity_for"] = tuple(values["capacity_for"])
+    for key in ("capacity_for", "locust_for"):
+        if key in values:
+            values[key] = tuple(values[key])
     if "rates" in values:
         values["rates"] = tuple(float(r) for r in values["rates"])
         values.setdefault("reference_rate", values["rates"][0])

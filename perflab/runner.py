@@ -362,6 +362,13 @@ def _run_variant(ctx: Context, v: Variant, repeat: int, label: str) -> None:
             if not _capacity(ctx, v, repeat, url, child, sampler, label):
                 return
             ctx.display.advance(plan.capacity.budget_s + 1.0)
+        if plan.wants_locust(v.name):
+            _phase(ctx, sampler, "%s: Locust, %d users" % (label, plan.locust_users),
+                   "locust")
+            row = _locust(ctx, v, repeat, url, child, sampler)
+            ctx.display.advance(plan.locust_duration_s + 4.0)
+            if row.status == "failed":
+                return
         if plan.classify_messages > 0 and ctx.options.target is None:
             _phase(ctx, sampler, "%s: classifier speed" % label, "classify")
             _classify(ctx, v, repeat, env)
@@ -462,6 +469,117 @@ def _open_loop(ctx: Context, v: Variant, repeat: int, url: str, child: Optional[
     if write_row:
         ctx.rows.append(row)
     return row
+
+
+def _locust(ctx: Context, v: Variant, repeat: int, url: str, child: Optional[Child],
+            sampler: Optional[Sampler]) -> Row:
+    """The closed-loop measurement: Locust's shoppers (loadtests/locustfile.py) with their
+    think time, headless, pinned like the open-loop driver; one Row (load_model closed).
+
+    Stats are reset once every user is running, so the ramp is not in the figures."""
+    plan = ctx.plan
+    name = "%s-r%d" % (v.name.replace("+", "plus-").replace("@", "-"), repeat)
+    out = ctx.run_dir / "locust" / name
+    out.mkdir(parents=True, exist_ok=True)
+    users = plan.locust_users
+    argv = [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtests" / "locustfile.py"),
+            "--host", url, "--headless", "-u", str(users), "-r", str(users),
+            "-t", "%ds" % max(1, round(plan.locust_duration_s)), "--reset-stats",
+            "--stop-timeout", "2", "--only-summary", "--exit-code-on-error", "0",
+            "--json-file", str(out / "stats"), "--csv", str(out / "stats"),
+            "--loglevel", "WARNING"]
+    env = _service_env_base(plan)
+    env.update({"PYTHONPATH": str(ROOT), "PERFLAB_LOCUST_META": str(out / "meta.json"),
+                "PERFLAB_WAIT": plan.locust_wait, "PERFLAB_SEED": str(plan.seed * 1000 + repeat),
+                "PERFLAB_DATA_SEED": env.get("DATA_SEED", "42"),
+                "PERFLAB_ORDERS_COUNT": env.get("ORDERS_COUNT", "0")})
+    started = time.time()
+    with open(out / "locust.log", "w") as log:
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                start_new_session=True, preexec_fn=_pin(ctx.pinning.generator))
+        ctx.generator = proc
+        limit = started + plan.locust_duration_s + 60.0  # bounded even if Locust hangs
+        while proc.poll() is None:
+            if time.time() > limit:
+                _stop_generator(proc)
+                break
+            ctx.display.live_line("Locust %d users, %.0fs of %.0fs" % (
+                users, time.time() - started, plan.locust_duration_s))
+            time.sleep(0.5)
+        code = proc.wait()
+        ctx.generator = None
+    ended = time.time()
+    base = Row(ctx.meta.run_id, v.name, repeat, "locust", "closed", "Locust mix", "ok",
+               target_rate=float(users), interpreter=v.interpreter,
+               instances=ctx.options.instances or v.instances, started_at=started,
+               ended_at=ended, raw_file=str((out / "stats.json").relative_to(ctx.run_dir)))
+    failure = ""
+    if child is not None and not child.alive():
+        failure = _death(child)
+    elif not (out / "stats.json").exists():
+        tail = (out / "locust.log").read_text(errors="replace").splitlines()[-5:]
+        failure = "Locust exited with code %s: %s" % (code, " | ".join(tail))
+    if failure:
+        row = replace(base, status="failed", failure=failure)
+        ctx.meta.failures.append({"variant": v.name, "repeat": repeat,
+                                  "kind": "service" if child is not None and not child.alive()
+                                  else "measurement", "detail": failure, "at": ended})
+        ctx.rows.append(row)
+        return row
+    entries = json.loads((out / "stats.json").read_text())
+    meta_path = out / "meta.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
+    row = locust_row(base, entries, meta)
+    starts = [float(e["start_time"]) for e in entries if e.get("start_time")]
+    if sampler is not None and starts and row.duration_s > 0:
+        w = sampler.window(min(starts), min(starts) + row.duration_s)
+        row = replace(row, rss_peak_mb=w.rss_peak_mb, rss_mean_mb=w.rss_mean_mb,
+                      service_cpu_pct=w.cpu_mean_pct)
+    ctx.rows.append(row)
+    return row
+
+
+def locust_row(base: Row, entries: List[Dict[str, Any]], meta: Dict[str, Any]) -> Row:
+    """A closed-loop Row from Locust's --json-file entries (every route merged) and the
+    locustfile's meta (generator CPU and saturation)."""
+    requests = sum(int(e["num_requests"]) for e in entries)
+    failures = sum(int(e["num_failures"]) for e in entries)
+    merged: Dict[float, int] = {}
+    for e in entries:
+        for bucket, n in e["response_times"].items():
+            merged[float(bucket)] = merged.get(float(bucket), 0) + int(n)
+    starts = [float(e["start_time"]) for e in entries if e.get("start_time")]
+    lasts = [float(e["last_request_timestamp"]) for e in entries
+             if e.get("last_request_timestamp")]
+    duration = max(lasts) - min(starts) if starts and lasts else 0.0
+    total_ms = sum(float(e["total_response_time"]) for e in entries)
+    cpu = meta.get("cpu_percent")
+    return replace(
+        base, duration_s=round(duration, 3), requests=requests, ok=requests - failures,
+        errors=failures, error_rate=round(failures / requests, 5) if requests else 0.0,
+        achieved_rate=round(requests / duration, 3) if duration > 0 else 0.0,
+        throughput_rps=round((requests - failures) / duration, 3) if duration > 0 else 0.0,
+        p50_ms=_bucket_percentile(merged, 0.50), p90_ms=_bucket_percentile(merged, 0.90),
+        p95_ms=_bucket_percentile(merged, 0.95), p99_ms=_bucket_percentile(merged, 0.99),
+        max_ms=max(merged) if merged else None,
+        mean_ms=round(total_ms / requests, 3) if requests else None,
+        generator_cpu_pct=round(float(cpu), 1) if cpu is not None else None,
+        generator_saturated=bool(meta.get("generator_saturated", False)),
+        saturation_reasons="; ".join(meta.get("saturation_reasons", [])))
+
+
+def _bucket_percentile(counts: Dict[float, int], q: float) -> Optional[float]:
+    """The bucket holding the q-th response time (Locust keeps buckets, not samples)."""
+    total = sum(counts.values())
+    if total == 0:
+        return None
+    rank = q * total
+    seen = 0
+    for bucket in sorted(counts):
+        seen += counts[bucket]
+        if seen >= rank:
+            return bucket
+    return max(counts)
 
 
 def _row_from_openloop(base: Row, d: Dict[str, Any], window: Any) -> Row:

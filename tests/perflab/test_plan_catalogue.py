@@ -70,6 +70,33 @@ def test_unknown_variants_are_clear_errors(name: str) -> None:
     assert "redis_cache" in str(err.value) or "alternative" in str(err.value)
 
 
+def test_locust_rows_merge_routes_and_read_percentiles_from_buckets() -> None:
+    from perflab.results import Row
+    from perflab.runner import locust_row
+
+    base = Row("r", "baseline", 1, "locust", "closed", "Locust mix", "ok", target_rate=10)
+    entries = [
+        {"name": "/api/chat", "num_requests": 90, "num_failures": 2, "start_time": 100.0,
+         "last_request_timestamp": 110.0, "total_response_time": 900.0,
+         "response_times": {"5.0": 50, "8.0": 40}},
+        {"name": "/api/faq/search", "num_requests": 10, "num_failures": 0,
+         "start_time": 100.5, "last_request_timestamp": 109.0, "total_response_time": 400.0,
+         "response_times": {"40": 9, "300": 1}},
+    ]
+    meta = {"cpu_percent": 37.25, "generator_saturated": True,
+            "saturation_reasons": ["Locust cpu_warning (>90% CPU) in a worker"]}
+    row = locust_row(base, entries, meta)
+    assert (row.requests, row.errors, row.ok, row.duration_s) == (100, 2, 98, 10.0)
+    assert row.error_rate == 0.02 and row.achieved_rate == 10.0 and row.throughput_rps == 9.8
+    # 100 samples: 50 at 5 ms, 40 at 8 ms, 9 at 40 ms, 1 at 300 ms
+    assert (row.p50_ms, row.p90_ms, row.p95_ms, row.p99_ms, row.max_ms) == (
+        5.0, 8.0, 40.0, 40.0, 300.0)
+    assert row.mean_ms == 13.0 and row.generator_cpu_pct == 37.2
+    assert row.generator_saturated and "worker" in row.saturation_reasons
+    empty = locust_row(base, [], {})
+    assert empty.requests == 0 and empty.p50_ms is None and empty.throughput_rps == 0.0
+
+
 def test_builtin_plans_are_valid_and_bounded() -> None:
     for plan in (QUICK, FULL):
         plan.validate()
@@ -91,8 +118,13 @@ def test_toml_plan_and_its_errors(tmp_path: Path) -> None:
     f.write_text('variants = ["+turbo"]\n')
     with pytest.raises(KeyError, match="turbo"):
         load_plan(str(f))
-    f.write_text('variants = ["baseline"]\nlocust_users = 10\n')
-    with pytest.raises(ValueError, match="not part of perflab run yet"):
+    f.write_text('variants = ["baseline", "+gzip"]\nlocust_users = 10\n'
+                 'locust_for = ["+gzip"]\n')
+    plan = load_plan(str(f))
+    assert plan.wants_locust("+gzip") and not plan.wants_locust("baseline")
+    assert plan.to_dict()["locust_for"] == ["+gzip"]
+    f.write_text('variants = ["baseline"]\nlocust_users = 10\nlocust_wait = "sometimes"\n')
+    with pytest.raises(ValueError, match="locust_wait"):
         load_plan(str(f))
     f.write_text("variants = [\n")
     with pytest.raises(ValueError, match="not valid TOML"):

@@ -36,6 +36,10 @@ orders_duration_s = 1
 classify_messages = 200
 profile_messages = {profile}
 capacity_for = ["baseline"]
+locust_users = {locust}
+locust_duration_s = 3
+locust_wait = "constant:0.2"
+locust_for = ["baseline"]
 [data_env]
 ORDERS_COUNT = "2000"
 FAQ_ARTICLES = "200"
@@ -53,11 +57,11 @@ bisect_steps = 0
 
 
 def write_plan(tmp_path: Path, variants: List[str], duration: float = 1.5,
-               repeats: int = 1, profile: int = 0) -> Path:
+               repeats: int = 1, profile: int = 0, locust: int = 0) -> Path:
     data = tmp_path / "data"
     f = tmp_path / "plan.toml"
     f.write_text(TINY.format(variants=json.dumps(variants), duration=duration, data=data,
-                             repeats=repeats, profile=profile))
+                             repeats=repeats, profile=profile, locust=locust))
     return f
 
 
@@ -87,7 +91,7 @@ def env(redis_url: str) -> Dict[str, str]:
 @pytest.mark.slow
 def test_tiny_plan_writes_a_complete_run(tmp_path: Path, env: Dict[str, str]) -> None:
     plan = write_plan(tmp_path, ["baseline", "+redis_cache", "+instances", "baseline@aa"],
-                      profile=200)
+                      profile=200, locust=4)
     proc = perflab("run", "--plan", str(plan), "--out", str(tmp_path / "runs"),
                    "--no-report", env=env)
     out, err = proc.communicate(timeout=240)
@@ -112,6 +116,12 @@ def test_tiny_plan_writes_a_complete_run(tmp_path: Path, env: Dict[str, str]) ->
         assert r.status == "ok" and r.requests > 0 and r.p50_ms and r.p99_ms >= r.p50_ms
         assert r.rss_peak_mb and r.rss_peak_mb > 10 and r.generator_cpu_pct is not None
         assert (run_dir / r.raw_file).exists()
+    closed = [r for r in rows if r.measurement == "locust"]
+    assert [(r.variant, r.load_model) for r in closed] == [("baseline", "closed")]
+    assert closed[0].status == "ok" and closed[0].requests > 0 and closed[0].target_rate == 4
+    assert closed[0].errors == 0 and closed[0].p50_ms and closed[0].p95_ms >= closed[0].p50_ms
+    assert closed[0].throughput_rps > 0 and closed[0].rss_peak_mb
+    assert (run_dir / closed[0].raw_file).exists()
     cap = next(r for r in rows if r.measurement == "capacity")
     assert cap.capacity_rps is not None and cap.capacity_rps >= 0
     assert all(r.classify_rate and r.classify_rate > 0 for r in rows
