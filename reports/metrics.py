@@ -2,7 +2,9 @@
 
 ``p50_ms``/``p95_ms``/``p99_ms``/``error_rate``: fixed-rate rows (open loop) at the
 plan's reference rate; ``capacity_rps``: capacity rows; ``rss_peak_mb``: the
-highest peak over a repeat's rows; ``order_p50_ms``: orders rows' p50;
+highest peak over a repeat's fixed-rate and orders rows, the phases every variant
+runs (a capacity search or Locust run that only some variants get would bias a
+comparison); ``order_p50_ms``: orders rows' p50;
 ``classify_rate``: classify rows (in-process). Only usable rows count; the
 rest are counted as exclusions, so the report can say why a figure is missing.
 """
@@ -20,7 +22,7 @@ from .data import RunData, exclusion_reason, reference_rows, usable
 @dataclass(frozen=True)
 class MetricSpec:
     name: str
-    measurement: Optional[str]  # None: every measurement of the repeat
+    measurement: Optional[str]  # None: the measurements every variant gets (COMMON)
     column: str
     lower_is_better: bool
     unit: str
@@ -38,6 +40,8 @@ METRIC_SPECS: Dict[str, MetricSpec] = {s.name: s for s in (
     MetricSpec("order_p50_ms", "orders", "p50_ms", True, "ms"),
     MetricSpec("classify_rate", "classify", "classify_rate", False, "msg/s"),
 )}
+
+COMMON = ("fixed_rate", "orders")  # run for every variant of a plan
 
 LOAD_MODEL_NOTE = {"open": "open loop", "closed": "closed loop (Locust)",
                    "in-process": "in-process"}
@@ -69,7 +73,8 @@ def candidate_rows(run: RunData, variant: str, spec: MetricSpec) -> List[Row]:
     if spec.at_reference:
         return reference_rows(rows, run.reference_rate)
     if spec.measurement is None:
-        return [r for r in rows if r.measurement != "classify"] or rows
+        return [r for r in rows if r.measurement in COMMON] or \
+            [r for r in rows if r.measurement != "classify"]
     return [r for r in rows if r.measurement == spec.measurement]
 
 
