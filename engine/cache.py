@@ -14,6 +14,7 @@ the request ends (the guide's "Current").
 REDIS_CLIENT picks the asyncio client: redis-py's, or the pipelined one of
 ``engine.resp`` (one shared connection; see there why). Both expose the same
 get/set/delete/ping/aclose, so nothing below depends on the choice.
+
 Python 3.9-compatible.
 """
 
@@ -25,6 +26,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple, Type
 
+from .config import REDIS_CLIENTS
 from .resp import PipelinedRedis, RedisClientError
 
 _REDIS_ERRORS: Tuple[Type[BaseException], ...] = (OSError, RedisClientError)
@@ -132,8 +134,9 @@ class RedisConnector:
                  client: str = "redis-py") -> None:
         if _redis is None:
             raise RuntimeError("the 'redis' package is required for a Redis cache backend")
-        if client not in ("redis-py", "pipelined"):
-            raise ValueError("unknown Redis client %r (redis-py or pipelined)" % client)
+        if client not in REDIS_CLIENTS:
+            raise ValueError("unknown Redis client %r (one of: %s)"
+                             % (client, ", ".join(REDIS_CLIENTS)))
         if client == "pipelined":
             PipelinedRedis.from_url(url, timeout)  # a URL it cannot serve fails here, at start
         self.url = url
