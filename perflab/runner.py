@@ -513,26 +513,26 @@ def _locust(ctx: Context, v: Variant, repeat: int, url: str, child: Optional[Chi
                target_rate=float(users), interpreter=v.interpreter,
                instances=ctx.options.instances or v.instances, started_at=started,
                ended_at=ended, raw_file=str((out / "stats.json").relative_to(ctx.run_dir)))
-    failure = ""
+    failure, kind = "", ""
     if child is not None and not child.alive():
-        failure = _death(child)
+        failure, kind = _death(child), "service"
     elif not (out / "stats.json").exists():
         tail = (out / "locust.log").read_text(errors="replace").splitlines()[-5:]
         failure = "Locust exited with code %s: %s" % (code, " | ".join(tail))
+        kind = "measurement"
     if failure:
         row = replace(base, status="failed", failure=failure)
-        ctx.meta.failures.append({"variant": v.name, "repeat": repeat,
-                                  "kind": "service" if child is not None and not child.alive()
-                                  else "measurement", "detail": failure, "at": ended})
+        ctx.meta.failures.append({"variant": v.name, "repeat": repeat, "kind": kind,
+                                  "detail": failure, "at": ended})
         ctx.rows.append(row)
         return row
     entries = json.loads((out / "stats.json").read_text())
     meta_path = out / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
     row = locust_row(base, entries, meta)
-    starts = [float(e["start_time"]) for e in entries if e.get("start_time")]
-    if sampler is not None and starts and row.duration_s > 0:
-        w = sampler.window(min(starts), min(starts) + row.duration_s)
+    window = _locust_window(entries)
+    if sampler is not None and window is not None:
+        w = sampler.window(*window)
         row = replace(row, rss_peak_mb=w.rss_peak_mb, rss_mean_mb=w.rss_mean_mb,
                       service_cpu_pct=w.cpu_mean_pct)
     ctx.rows.append(row)
@@ -548,10 +548,8 @@ def locust_row(base: Row, entries: List[Dict[str, Any]], meta: Dict[str, Any]) -
     for e in entries:
         for bucket, n in e["response_times"].items():
             merged[float(bucket)] = merged.get(float(bucket), 0) + int(n)
-    starts = [float(e["start_time"]) for e in entries if e.get("start_time")]
-    lasts = [float(e["last_request_timestamp"]) for e in entries
-             if e.get("last_request_timestamp")]
-    duration = max(lasts) - min(starts) if starts and lasts else 0.0
+    window = _locust_window(entries)
+    duration = window[1] - window[0] if window is not None else 0.0
     total_ms = sum(float(e["total_response_time"]) for e in entries)
     cpu = meta.get("cpu_percent")
     return replace(
@@ -566,6 +564,16 @@ def locust_row(base: Row, entries: List[Dict[str, Any]], meta: Dict[str, Any]) -
         generator_cpu_pct=round(float(cpu), 1) if cpu is not None else None,
         generator_saturated=bool(meta.get("generator_saturated", False)),
         saturation_reasons="; ".join(meta.get("saturation_reasons", [])))
+
+
+def _locust_window(entries: List[Dict[str, Any]]) -> Optional[Tuple[float, float]]:
+    """(first start, last request) in unix time over every route, None if unknown or empty."""
+    starts = [float(e["start_time"]) for e in entries if e.get("start_time")]
+    lasts = [float(e["last_request_timestamp"]) for e in entries
+             if e.get("last_request_timestamp")]
+    if not starts or not lasts or max(lasts) <= min(starts):
+        return None
+    return min(starts), max(lasts)
 
 
 def _bucket_percentile(counts: Dict[float, int], q: float) -> Optional[float]:

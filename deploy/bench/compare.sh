@@ -24,15 +24,20 @@ export CARRIER_URL=http://127.0.0.1:$CARRIER_PORT
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 wait_up() { for _ in $(seq 1 1200); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; return 1; }
 
+load() {  # name port: wrk warm-up, then the measured run into $OUT/name.wrk
+  local url="http://127.0.0.1:$2/api/chat"
+  taskset -c 1 wrk -t1 -c"$CONNS" -d"${WARMUP}s" -s deploy/bench/chat.lua "$url" >/dev/null
+  taskset -c 1 wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -s deploy/bench/chat.lua "$url" \
+      | tee "$OUT/$1.wrk"
+}
+
 run_one() {  # name port env...
   local name=$1 port=$2; shift 2
   env "$@" taskset -c 0 python -m service --port "$port" >"$OUT/$name.out" 2>"$OUT/$name.err" &
   local pid=$!; PIDS+=($pid)
   wait_up "http://127.0.0.1:$port/healthz"
   echo "== $name: idle RSS $(rss_kb $pid) kB"
-  taskset -c 1 wrk -t1 -c"$CONNS" -d"${WARMUP}s" -s deploy/bench/chat.lua "http://127.0.0.1:$port/api/chat" >/dev/null  # warm-up
-  taskset -c 1 wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -s deploy/bench/chat.lua \
-      "http://127.0.0.1:$port/api/chat" | tee "$OUT/$name.wrk"
+  load "$name" "$port"
   echo "== $name: RSS after load $(rss_kb $pid) kB"
   curl -s "http://127.0.0.1:$port/metrics" | grep -E '^perflab_http_requests_total\{route="/api/chat"' || true
   kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -53,10 +58,8 @@ trivial() {  # name port loop
   for _ in $(seq 1 100); do
     curl -fs -X POST -d '{}' "http://127.0.0.1:$2/api/chat" >/dev/null 2>&1 && break; sleep 0.1
   done
-  taskset -c 1 wrk -t1 -c"$CONNS" -d"${WARMUP}s" -s deploy/bench/chat.lua "http://127.0.0.1:$2/api/chat" >/dev/null
   echo "== $1: trivial aiohttp handler on the $3 event loop"
-  taskset -c 1 wrk -t1 -c"$CONNS" -d"${DUR}s" --latency -s deploy/bench/chat.lua \
-      "http://127.0.0.1:$2/api/chat" | tee "$OUT/$1.wrk"
+  load "$1" "$2"
   kill "$pid"; wait "$pid" 2>/dev/null || true
 }
 trivial trivial $((PORT_BASE + 3)) asyncio
