@@ -15,8 +15,9 @@ Users (FastHttpUser; weights from env):
 
 A weight of 0 removes the class. Wait time: PERFLAB_WAIT = ``between:0.5,2`` (default),
 ``constant:1``, ``pacing:2`` (constant_pacing) or ``none``. Workload: PERFLAB_SEED,
-PERFLAB_ZIPF_S, PERFLAB_DATA_SEED and PERFLAB_ORDERS_COUNT (the service's DATA_SEED and
-ORDERS_COUNT, so referenced orders exist). Load shape: PERFLAB_SHAPE=step|spike|soak (see
+PERFLAB_ZIPF_S, PERFLAB_DATA_SEED, PERFLAB_ORDERS_COUNT and PERFLAB_FAQ_ARTICLES (the
+service's DATA_SEED, ORDERS_COUNT and FAQ_ARTICLES, so referenced orders and articles
+exist). Load shape: PERFLAB_SHAPE=step|spike|soak (see
 ``loadtests/shapes.py``); unset, no shape class is defined and -u/-r/-t or the UI drive it.
 
 Failures: a non-2xx reply (except 304 on revalidation and 404 for unknown order ids), or a
@@ -194,7 +195,8 @@ class FaqBrowser(FastHttpUser):
 
     @task(2)
     def article(self):
-        aid = self.rng.choice(self.seen_ids) if self.seen_ids else self.rng.randint(1, 3000)
+        aid = self.rng.choice(self.seen_ids) if self.seen_ids else self.rng.randint(
+            1, _env_int("PERFLAB_FAQ_ARTICLES", 3000))
         headers = {"If-None-Match": self.etags[aid]} if aid in self.etags else {}
         with self.client.get(f"/api/faq/{aid}", headers=headers, name="/api/faq/{id}",
                              catch_response=True) as resp:

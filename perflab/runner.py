@@ -492,7 +492,8 @@ def _locust(ctx: Context, v: Variant, repeat: int, url: str, child: Optional[Chi
     env.update({"PYTHONPATH": str(ROOT), "PERFLAB_LOCUST_META": str(out / "meta.json"),
                 "PERFLAB_WAIT": plan.locust_wait, "PERFLAB_SEED": str(plan.seed * 1000 + repeat),
                 "PERFLAB_DATA_SEED": env.get("DATA_SEED", "42"),
-                "PERFLAB_ORDERS_COUNT": env.get("ORDERS_COUNT", "0")})
+                "PERFLAB_ORDERS_COUNT": env.get("ORDERS_COUNT", "0"),
+                "PERFLAB_FAQ_ARTICLES": env.get("FAQ_ARTICLES", "3000")})
     started = time.time()
     with open(out / "locust.log", "w") as log:
         proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
