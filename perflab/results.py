@@ -35,7 +35,7 @@ class Row:
 
     run_id: str
     variant: str
-    repeat: int  # 1-based
+    repeat: int  # 1-based: the process (a fresh service per repeat)
     measurement: str  # fixed_rate | capacity | orders | locust | classify
     load_model: str  # open (fixed arrival rate) | closed (Locust users) | in-process
     route: str  # e.g. "POST /api/chat"
@@ -74,6 +74,9 @@ class Row:
     ended_at: float = 0.0
     raw_file: str = ""  # relative path under the run directory
     failure: str = ""  # exit code and last log lines when status=failed
+    # 1-based block inside the repeat's process (0: the measurement is not in blocks);
+    # blocks of the same (repeat, block) share their arrival schedule and messages
+    block: int = 0
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)

@@ -11,7 +11,7 @@ rest are counted as exclusions, so the report can say why a figure is missing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from perflab.results import Row
@@ -57,6 +57,8 @@ class MetricSample:
     excluded: Tuple[Tuple[int, str], ...]  # (repeat, reason) of rows left out
     load_models: Tuple[str, ...]
     reason: str  # why there are no values ("" when there are)
+    # {(repeat, block): value}: the unit of pairing between variants (same block seed)
+    blocks: Dict[Tuple[int, int], float] = field(default_factory=dict)
 
     @property
     def load_model(self) -> str:
@@ -83,6 +85,7 @@ def metric_sample(run: RunData, variant: str, metric: str) -> MetricSample:
     spec = METRIC_SPECS[metric]
     rows = candidate_rows(run, variant, spec)
     by_repeat: Dict[int, List[float]] = {}
+    by_block: Dict[Tuple[int, int], List[float]] = {}
     excluded: List[Tuple[int, str]] = []
     models: List[str] = []
     for r in rows:
@@ -96,10 +99,14 @@ def metric_sample(run: RunData, variant: str, metric: str) -> MetricSample:
         if value is None:
             continue
         by_repeat.setdefault(r.repeat, []).append(float(value))
+        key = (r.repeat, 0 if spec.reduce == "max" else r.block)
+        by_block.setdefault(key, []).append(float(value))
         models.append(r.load_model)
     values = {k: (max(v) if spec.reduce == "max" else sum(v) / len(v))
               for k, v in sorted(by_repeat.items())}
     reason = "" if values else (LOWER_BOUND if any(r.capacity_bound == "lower" for r in rows)
                                 else exclusion_reason(rows))
+    blocks = {k: (max(v) if spec.reduce == "max" else sum(v) / len(v))
+              for k, v in sorted(by_block.items())}
     return MetricSample(variant, metric, values, tuple(excluded),
-                        tuple(dict.fromkeys(models)), reason)
+                        tuple(dict.fromkeys(models)), reason, blocks)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import NormalDist
-from typing import Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -146,3 +146,130 @@ def mean_interval(values: Sequence[float]) -> Tuple[float, float, float]:
         return m, m, m
     half = t975(arr.size - 1) * float(arr.std(ddof=1)) / math.sqrt(arr.size)
     return m, m - half, m + half
+
+
+# --------------------------------------------------------------- blocks nested in processes
+@dataclass(frozen=True)
+class NestedMean:
+    """The mean of values measured in blocks nested in processes, with its 95% interval.
+
+    Keys are ``(process, block)``: ``process`` is the repeat (a fresh service process
+    per repeat), ``block`` one short measurement window inside it. The interval puts
+    the repetition where the variance is (Kalibera & Jones 2013): a one-way ANOVA
+    splits the variance between processes from the variance between blocks, and
+
+    - when the process means differ more than their blocks explain (F test, p <= 0.25,
+      Bancroft's pooling level), the processes are the unit: a t interval over the
+      process means, df = processes - 1;
+    - otherwise the blocks are pooled: a t interval over every block, df = blocks - 1.
+
+    One process gives a block-level interval and says that process-to-process
+    variance was not measured; one value gives no interval.
+    """
+
+    mean: float
+    low: Optional[float]
+    high: Optional[float]
+    n: int  # values (blocks)
+    groups: int  # processes
+    df: int
+    level: str  # "process" | "block" | "single-process" | "none"
+    between_share: Optional[float]  # estimated share of the variance between processes
+
+    @property
+    def has_interval(self) -> bool:
+        return self.low is not None and self.high is not None
+
+    def describe(self) -> str:
+        if self.level == "none":
+            return "1 value: no interval"
+        if self.level == "process":
+            return ("t over %d process means (process-to-process variance dominates), "
+                    "df %d" % (self.groups, self.df))
+        if self.level == "block":
+            return ("t over %d blocks pooled from %d processes (no process-to-process "
+                    "variance detected), df %d" % (self.n, self.groups, self.df))
+        return "t over %d blocks of one process (process variance not measured)" % self.n
+
+
+POOLING_P = 0.25
+
+
+def nested_mean(values: Mapping[Tuple[int, int], float], level: float = LEVEL) -> NestedMean:
+    """``NestedMean`` of ``values`` ({(process, block): value}); see the class."""
+    from scipy import stats as sps
+
+    groups: Dict[int, List[float]] = {}
+    for (g, _), x in sorted(values.items()):
+        if math.isfinite(x):
+            groups.setdefault(g, []).append(float(x))
+    flat = [x for xs in groups.values() for x in xs]
+    n, k = len(flat), len(groups)
+    if n == 0:
+        return NestedMean(float("nan"), None, None, 0, 0, 0, "none", None)
+    grand = float(np.mean(flat))
+    if n < 2:
+        return NestedMean(grand, None, None, n, k, 0, "none", None)
+    q = 1 - (1 - level) / 2
+    means = [float(np.mean(xs)) for xs in groups.values()]
+    within_df = n - k
+    ss_within = sum(float(np.sum((np.asarray(xs) - np.mean(xs)) ** 2))
+                    for xs in groups.values())
+    share: Optional[float] = None
+    use_process = False
+    if k >= 2 and within_df >= 1:
+        ms_between = sum(len(xs) * (m - grand) ** 2
+                         for xs, m in zip(groups.values(), means)) / (k - 1)
+        ms_within = ss_within / within_df
+        n0 = n / k
+        comp = max(0.0, (ms_between - ms_within) / n0)
+        total = comp + ms_within
+        share = comp / total if total > 0 else 0.0
+        if ms_within <= 0:
+            use_process = ms_between > 0
+        else:
+            p = float(sps.f.sf(ms_between / ms_within, k - 1, within_df))
+            use_process = p <= POOLING_P
+    elif k >= 2:  # one value per process: the processes are the only unit
+        use_process = True
+    if use_process:
+        df = k - 1
+        se = float(np.std(means, ddof=1)) / math.sqrt(k)
+        centre, lvl = float(np.mean(means)), "process"
+    else:
+        df = n - 1
+        se = float(np.std(flat, ddof=1)) / math.sqrt(n)
+        centre, lvl = grand, "block" if k >= 2 else "single-process"
+    half = float(sps.t.ppf(q, df)) * se
+    return NestedMean(centre, centre - half, centre + half, n, k, df, lvl, share)
+
+
+def paired_keys(a: Mapping[Tuple[int, int], float], b: Mapping[Tuple[int, int], float]
+                ) -> List[Tuple[int, int]]:
+    """Keys both sides measured (common random numbers: the same block seed)."""
+    return sorted(set(a) & set(b))
+
+
+def nested_ratio(numerator: Mapping[Tuple[int, int], float],
+                 denominator: Mapping[Tuple[int, int], float]) -> Optional[Ratio]:
+    """Geometric mean of paired ratios numerator/denominator over common (process, block)
+    keys, with the ``nested_mean`` interval of the log ratios. None without a common
+    positive pair."""
+    keys = [k for k in paired_keys(numerator, denominator)
+            if numerator[k] > 0 and denominator[k] > 0]
+    if not keys:
+        return None
+    logs = {k: math.log(numerator[k] / denominator[k]) for k in keys}
+    m = nested_mean(logs)
+    low = math.exp(m.low) if m.low is not None else None
+    high = math.exp(m.high) if m.high is not None else None
+    return Ratio(math.exp(m.mean), low, high, m.n, True, "paired blocks; " + m.describe())
+
+
+def nested_difference(numerator: Mapping[Tuple[int, int], float],
+                      denominator: Mapping[Tuple[int, int], float]) -> Optional[NestedMean]:
+    """Mean of paired differences numerator - denominator (for additive known effects)."""
+    keys = paired_keys(numerator, denominator)
+    if not keys:
+        return None
+    return nested_mean({k: numerator[k] - denominator[k] for k in keys})

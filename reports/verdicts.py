@@ -1,21 +1,31 @@
 """Effects of optimisations and the guide's claims, judged: pure functions over a run.
 
-An *effect* is the ratio of one variant's metric to another's over repeats,
-with its 95% interval (``stats.ratio_of_means``). A claim is judged on the
-*improvement factor* (the ratio for higher-is-better metrics, its inverse
-for lower-is-better ones), interval [L, U], against the claim's weakest end W
-(``Claim.improvement_range()[0]``):
+An *effect* is the ratio of one variant's metric to another's, with its 95%
+interval. Within a run the two variants are measured in the same blocks (the
+same arrival schedule and messages, interleaved), so the ratio is the
+geometric mean of paired block ratios with the ``stats.nested_mean`` interval
+(blocks nested in processes); across runs, the unpaired ``ratio_of_means``.
 
-- no interval (one repeat)              -> inconclusive (1 repeat)
-- [L, U] inside 0.99..1.01              -> inconclusive: no measurable effect (< 1%)
-- U < 1                                 -> worse
-- L <= 1 <= U                           -> inconclusive: the interval spans no effect
-- L >= W                                -> confirmed (inside or above the claimed range)
-- L < W <= U                            -> partial
-- U < W                                 -> not confirmed
+A claim is judged on the *improvement factor* (the ratio for higher-is-better
+metrics, its inverse for lower-is-better ones), interval [L, U], against the
+claim's weakest end W (``Claim.improvement_range()[0]``). Every verdict says
+what its interval excludes:
 
-Figures from skipped variants, failed runs or a saturated load generator are
-``not judged``, with the reason.
+- no interval (one value)               -> insufficient data
+- U < 1                                 -> worse (excludes no effect and the claim)
+- [L, U] inside 0.99..1.01              -> not confirmed: no measurable effect (< 1%)
+- L >= W                                -> confirmed (at or above the claim's weakest end)
+- U < W                                 -> not confirmed (excludes the claim); the note
+                                           says "no measurable effect" when 1 is inside
+- L <= 1 and U >= W                     -> inconclusive: covers both no effect and the claim
+- 1 < L < W <= U                        -> partial: better, the claim neither shown nor
+                                           excluded
+
+An effect the guide makes no claim on is better, worse or "no measurable
+effect" (the interval holds 1; the note gives the largest change it leaves
+open). Figures from skipped variants, failed runs or a saturated load
+generator are ``not judged``, with the reason. Nothing defaults to a verdict
+the data do not give.
 """
 
 from __future__ import annotations
@@ -27,7 +37,7 @@ from perflab.catalogue import BY_NAME, Claim
 
 from .data import RunData
 from .metrics import METRIC_SPECS, MetricSample, metric_sample
-from .stats import Ratio, ratio_of_means
+from .stats import Ratio, nested_ratio, ratio_of_means
 
 CONFIRMED = "confirmed"
 PARTIAL = "partial"
@@ -35,7 +45,11 @@ NOT_CONFIRMED = "not confirmed"
 WORSE = "worse"
 INCONCLUSIVE = "inconclusive"
 NOT_JUDGED = "not judged"
+INSUFFICIENT = "insufficient data"
 BETTER = "better"  # an effect without a claim, measurably better
+NO_EFFECT = "no measurable effect"  # an effect without a claim whose interval holds 1
+VERDICTS = (CONFIRMED, PARTIAL, NOT_CONFIRMED, WORSE, INCONCLUSIVE, BETTER, NO_EFFECT,
+            INSUFFICIENT, NOT_JUDGED)
 
 PRACTICAL_FLOOR = 0.01  # a change under 1% is "no measurable effect" whatever the test says
 EFFECT_METRICS = ("p50_ms", "p95_ms", "capacity_rps", "rss_peak_mb")
@@ -123,37 +137,58 @@ def effect(run: RunData, numerator: str, denominator: str, metric: str,
         if not s.values:
             return Effect(numerator, denominator, metric, spec.lower_is_better, None,
                           "%s: %s" % (s.variant, s.reason), models, missing=s.reason)
-    ratio = ratio_of_means(a.values, b.values, paired=other is None)
+    ratio: Optional[Ratio] = None
+    if other is None and set(a.blocks) & set(b.blocks):
+        ratio = nested_ratio(a.blocks, b.blocks)
+    if ratio is None:
+        ratio = ratio_of_means(a.values, b.values, paired=other is None)
     reason = "" if ratio is not None else "no ratio (zero %s)" % metric
     return Effect(numerator, denominator, metric, spec.lower_is_better, ratio, reason,
                   models, notes)
 
 
+def _fmt(x: float) -> str:
+    return "%.3gx" % x
+
+
 def judge(improvement: Optional[Tuple[float, Optional[float], Optional[float]]],
           claim_range: Optional[Tuple[float, float]] = None,
           n: int = 0) -> Tuple[str, str]:
-    """(verdict, note) for an improvement factor (estimate, low, high)."""
+    """(verdict, note) for an improvement factor (estimate, low, high); see the module."""
     if improvement is None:
         return NOT_JUDGED, "no figure"
     _, low, high = improvement
     if low is None or high is None:
-        return INCONCLUSIVE, "%d repeat: interval unavailable" % max(n, 1)
-    floor_lo, floor_hi = 1 - PRACTICAL_FLOOR, 1 + PRACTICAL_FLOOR
-    if low >= floor_lo and high <= floor_hi:
-        return INCONCLUSIVE, "no measurable effect (within ±1%)"
-    if high < 1:
-        return WORSE, "measurably worse"
-    if low <= 1 <= high:
-        return INCONCLUSIVE, "interval spans no effect"
+        return INSUFFICIENT, "%d value%s: no interval" % (max(n, 1), "" if n <= 1 else "s")
+    span = "interval [%s, %s]" % (_fmt(low), _fmt(high))
+    holds_one = low <= 1 <= high
+    within_floor = low >= 1 - PRACTICAL_FLOOR and high <= 1 + PRACTICAL_FLOOR
     if claim_range is None:
-        return BETTER, "measurably better"
-    weakest, strongest = claim_range
+        if within_floor:
+            return NO_EFFECT, "%s: within ±1%%" % span
+        if high < 1:
+            return WORSE, "measurably worse: %s excludes no effect" % span
+        if low > 1:
+            return BETTER, "measurably better: %s excludes no effect" % span
+        return NO_EFFECT, ("%s holds no effect; it excludes a change beyond %+.1f%% / "
+                           "%+.1f%%" % (span, 100 * (low - 1), 100 * (high - 1)))
+    weakest, _strongest = claim_range
+    claim = "the claim (>= %s)" % _fmt(weakest)
+    if high < 1:
+        return WORSE, "measurably worse: %s excludes no effect and %s" % (span, claim)
+    if within_floor:
+        return NOT_CONFIRMED, "no measurable effect: %s within ±1%%, excludes %s" % (
+            span, claim)
     if low >= weakest:
-        return CONFIRMED, ("exceeds the claim" if low > strongest else
-                           "interval inside or above the claimed range")
-    if high >= weakest:
-        return PARTIAL, "interval overlaps the claimed range"
-    return NOT_CONFIRMED, "better, but short of the claim"
+        return CONFIRMED, "%s at or above the claim's weakest end %s" % (span, _fmt(weakest))
+    if high < weakest:
+        if holds_one:
+            return NOT_CONFIRMED, "no measurable effect: %s holds 1 and excludes %s" % (
+                span, claim)
+        return NOT_CONFIRMED, "better, but short of the claim: %s excludes %s" % (span, claim)
+    if holds_one:
+        return INCONCLUSIVE, "%s covers both no effect and %s" % (span, claim)
+    return PARTIAL, "better; %s reaches %s but does not exclude less" % (span, claim)
 
 
 def judge_effect(e: Effect, claim: Optional[Claim] = None) -> Tuple[str, str]:

@@ -9,12 +9,14 @@ repeat (as a shared machine gives). Expected verdicts (default specs):
                                                    capacity row generator-saturated
 - ``+lazy_faq``             rss x0.9             -> not confirmed (claim <= 0.40)
 - ``+regex_precompile``     classify x0.85       -> worse
-- ``+order_index``          order p50 x1.0       -> inconclusive (baseline's draws, shuffled)
+- ``+order_index``          order p50 x1.0       -> not confirmed: no measurable effect
+                                                   (baseline's draws, shuffled; the
+                                                   interval holds 1 and excludes x0.5)
 - ``+pypy``                 capacity x[1.8..2.2] -> partial (claim 2..3); rss x2.2 (FAIL)
 - ``+redis_cache:tiered``   every fixed-rate row generator-saturated -> not judged
 - ``+instances``            skipped               -> not judged
 - ``optimised-redis_cache`` optimised/it p50 0.8  -> not confirmed
-- ``baseline@aa``           baseline's draws, shuffled -> inconclusive on every metric
+- ``baseline@aa``           baseline's draws, shuffled -> no measurable effect on every metric
 - ``+gzip``                 a failed fixed-rate row in repeat 2 (no claim)
 """
 
@@ -56,7 +58,7 @@ SKIPPED = {"+instances": "needs cores>=3: this machine has 2 CPUs"}
 
 EXPECTED_CLAIMS = {
     "+redis_cache": "confirmed", "+async": "not confirmed", "+lazy_faq": "not confirmed",
-    "+regex_precompile": "worse", "+order_index": "inconclusive", "+pypy": "partial",
+    "+regex_precompile": "worse", "+order_index": "not confirmed", "+pypy": "partial",
     "+redis_cache:tiered": "not judged", "+instances": "not judged",
     "optimised-redis_cache": "not confirmed",
 }

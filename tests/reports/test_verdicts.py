@@ -8,7 +8,7 @@ import pytest
 
 from reports.analysis import analyse_dir
 from reports.data import load_run
-from reports.verdicts import INCONCLUSIVE, NOT_JUDGED, claims, effects, noise_floor
+from reports.verdicts import INSUFFICIENT, NO_EFFECT, NOT_JUDGED, claims, effects, noise_floor
 
 from .fake_run import EXPECTED_CLAIMS, make_run
 
@@ -57,7 +57,7 @@ def test_claims_not_in_the_plan_are_listed(tmp_path: Path) -> None:
 def test_aa_pair_shows_no_effect(fake_run: Path) -> None:
     noise = noise_floor(load_run(fake_run))
     assert {j.effect.metric for j in noise} >= {"p50_ms", "capacity_rps", "rss_peak_mb"}
-    assert all(j.verdict == INCONCLUSIVE for j in noise), [
+    assert all(j.verdict == NO_EFFECT for j in noise), [
         (j.effect.metric, j.effect.ratio) for j in noise]
     assert all(j.effect.ratio is not None and j.effect.ratio.n == 5 for j in noise)
 
@@ -66,8 +66,8 @@ def test_one_repeat_is_never_significant(tmp_path: Path) -> None:
     run = load_run(make_run(tmp_path, repeats=1))
     got = {j.variant: j for j in claims(run)}
     for v in ("+redis_cache", "+async", "+regex_precompile", "+pypy"):
-        assert got[v].verdict == INCONCLUSIVE
-        assert got[v].note == "1 repeat: interval unavailable"
+        assert got[v].verdict == INSUFFICIENT
+        assert got[v].note == "1 value: no interval"
         r = got[v].effect.ratio
         assert r is not None and not r.has_interval
     assert got["+redis_cache"].effect.ratio.estimate == pytest.approx(0.65, rel=0.05)
