@@ -55,11 +55,27 @@ class Plan:
     warmup_s: float = 2.0
     repeats: int = 1
     arrival: str = "poisson"
+    # blocks: each repeat is a fresh process per variant, measured in short interleaved
+    # blocks that share their schedule across variants (perflab/design.py)
+    blocks: int = 4  # chat (and orders) blocks per repeat
+    latency_for: Tuple[str, ...] = ()  # variants with every chat block; others get one
     capacity: Capacity = field(default_factory=Capacity)
     capacity_for: Tuple[str, ...] = ()  # variants that get a capacity search; () = all
     orders_rate: float = 20.0  # GET /api/orders/{id} open loop; 0 = off
     orders_duration_s: float = 3.0
+    orders_for: Tuple[str, ...] = ()  # variants with orders blocks; () = all
+    # peak throughput: open loop above capacity (peak_overload x a pilot's throughput)
+    peak_for: Tuple[str, ...] = ()  # () = none
+    peak_blocks: int = 2
+    peak_duration_s: float = 0.6
+    peak_overload: float = 1.3
+    peak_probe_rate: float = 4000.0  # the pilot (repeat 1): this rate for peak_probe_s
+    peak_probe_s: float = 0.4
+    pypy_warmup_s: float = 3.0  # the JIT's warm-up, instead of warmup_s
+    instrument: bool = True  # the generator against a trivial server, in every run
+    instrument_rates: Tuple[float, ...] = (1000.0, 5000.0, 15000.0)
     classify_messages: int = 2000  # in-process classifier speed; 0 = off
+    classify_for: Tuple[str, ...] = ()  # variants whose classifier is timed; () = all
     # closed loop: Locust's shoppers (loadtests/locustfile.py) with think time; 0 = off
     locust_users: int = 0
     locust_duration_s: float = 10.0
@@ -95,37 +111,36 @@ class Plan:
                              % self.locust_wait)
 
     def estimate_s(self) -> float:
-        """Rough wall time: start-up, warm-up and every phase, per variant and repeat."""
-        per = 3.0 + self.warmup_s + len(self.rates) * (self.duration_s + 1.0)
-        if self.orders_rate > 0:
-            per += self.orders_duration_s + 1.0
-        if self.classify_messages > 0:
-            per += 2.0
-        total = per * len(self.variants) * self.repeats
-        if self.locust_users > 0:
-            n = len([v for v in self.variants if self.wants_locust(v)])
-            total += n * self.repeats * (self.locust_duration_s + 4.0)
-        if self.profile_messages > 0:
-            total += 2 * (4.0 + self.profile_messages / 400.0) + (35.0 if self.profile_memory
-                                                                   else 0.0)
-        if self.capacity.enabled:
-            n = len([v for v in self.variants if self.wants_capacity(v)])
-            total += n * self.repeats * (self.capacity.budget_s + 1.0)
-        return total
+        """Planned wall time: the sum of the phases' own estimates (perflab/phases.py)."""
+        from .phases import plan_estimate_s
+
+        return plan_estimate_s(self)
 
     def wants_capacity(self, variant: str) -> bool:
         return self.capacity.enabled and (not self.capacity_for or variant in self.capacity_for)
+
+    def wants_classify(self, variant: str) -> bool:
+        return self.classify_messages > 0 and (not self.classify_for
+                                               or variant in self.classify_for)
+
+    def wants_peak(self, variant: str) -> bool:
+        return variant in self.peak_for
+
+    def wants_orders(self, variant: str) -> bool:
+        return self.orders_rate > 0 and (not self.orders_for or variant in self.orders_for)
+
+    def chat_blocks(self, variant: str) -> int:
+        return self.blocks if not self.latency_for or variant in self.latency_for else 1
 
     def wants_locust(self, variant: str) -> bool:
         return self.locust_users > 0 and (not self.locust_for or variant in self.locust_for)
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
-        d["variants"] = list(self.variants)
-        d["rates"] = list(self.rates)
+        for k, v in d.items():
+            if isinstance(v, tuple):
+                d[k] = list(v)
         d["data_env"] = dict(self.data_env)
-        d["capacity_for"] = list(self.capacity_for)
-        d["locust_for"] = list(self.locust_for)
         return d
 
 
@@ -133,27 +148,35 @@ QUICK = Plan(
     name="quick",
     variants=("baseline", "+redis_cache", "+async", "+order_index", "+regex_precompile",
               "+lazy_faq", "+pypy", "+instances", "optimised", "baseline@aa"),
-    rates=(20.0,), reference_rate=20.0, duration_s=3.0, warmup_s=1.0, repeats=2,
-    # 60, 180, 540, 1620/s, then one bisection between the last pass and the first failure
-    capacity=Capacity(start_rate=60.0, factor=3.0, budget_s=14.0, probe_s=1.0, warmup_s=0.3,
-                      bisect_steps=1),
-    capacity_for=("baseline", "+async", "+pypy", "+instances", "optimised"),
-    orders_rate=20.0, orders_duration_s=2.0, classify_messages=1500,
-    locust_users=20, locust_duration_s=8.0, locust_for=("baseline", "optimised"),
+    # 3 repeats (fresh processes), each 4 interleaved chat blocks of 0.8 s at 100/s for
+    # the variants whose latency is judged, one for the others (their targets)
+    rates=(100.0,), reference_rate=100.0, duration_s=0.8, warmup_s=0.5, repeats=3,
+    blocks=4, latency_for=("baseline", "baseline@aa", "+redis_cache", "optimised"),
+    orders_rate=100.0, orders_duration_s=0.5,
+    orders_for=("baseline", "baseline@aa", "+order_index"),
+    peak_for=("baseline", "baseline@aa", "+async", "+pypy", "+instances", "optimised"),
+    peak_blocks=2, peak_duration_s=0.6,
+    capacity=Capacity(enabled=False),
+    classify_messages=1500,
+    classify_for=("baseline", "baseline@aa", "+regex_precompile", "+pypy", "optimised"),
+    profile_messages=0,
 )
 
 FULL = Plan(
     name="full",
     variants=("baseline", *single_variants(), "+redis_client:redis-py", "optimised",
               *leave_one_out_variants(), "baseline@aa"),
-    rates=(20.0, 60.0), reference_rate=20.0, duration_s=5.0, warmup_s=2.0, repeats=2,
-    # 60, 180, 540, 1620/s, then bisection: doubling from 20/s ran out of budget at 640/s,
-    # below what the async variants sustain, so their capacity was only a lower bound
+    rates=(100.0,), reference_rate=100.0, duration_s=1.0, warmup_s=1.0, repeats=3,
+    blocks=4, orders_rate=100.0, orders_duration_s=0.6,
+    peak_for=("baseline", "baseline@aa", "+async", "+pypy", "+instances", "optimised",
+              "optimised-async"),
+    peak_blocks=3, peak_duration_s=0.8,
+    # 60, 180, 540, 1620/s, then bisection (repeat 1: the capacity target's figure)
     capacity=Capacity(start_rate=60.0, factor=3.0, budget_s=14.0, probe_s=1.5, warmup_s=0.5,
                       bisect_steps=1),
-    capacity_for=("baseline", "+async", "+pypy", "+instances", "optimised", "optimised-async"),
+    capacity_for=("baseline", "+async", "optimised"),
     profile_memory=True,
-    orders_rate=20.0, orders_duration_s=2.0, classify_messages=1500,
+    classify_messages=1500,
     locust_users=50, locust_duration_s=10.0, locust_for=("baseline", "optimised"),
 )
 
@@ -189,9 +212,9 @@ def plan_from_dict(data: Mapping[str, Any], default_name: str = "custom") -> Pla
     if "variants" not in values:
         raise ValueError("a plan needs a 'variants' list")
     values["variants"] = tuple(values["variants"])
-    for key in ("capacity_for", "locust_for"):
-        if key in values:
-            values[key] = tuple(values[key])
+    for f in fields(Plan):
+        if f.name in values and isinstance(f.default, tuple):
+            values[f.name] = tuple(values[f.name])
     if "rates" in values:
         values["rates"] = tuple(float(r) for r in values["rates"])
         values.setdefault("reference_rate", values["rates"][0])

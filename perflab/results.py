@@ -151,6 +151,8 @@ class RunMeta:
     claims: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     configs: Dict[str, Any] = field(default_factory=dict)  # variant -> /api/config as recorded
     target: Optional[str] = None  # external target URL when --target was used
+    # the generator's floor and ceiling against a trivial server, measured in this run
+    instrument: Dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> Dict[str, Any]:

@@ -6,15 +6,13 @@ For manual exploration, e.g. with Locust's web UI:
 
 from __future__ import annotations
 
-import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from .machine import ROOT, ensure_pypy, ensure_redis
-from .procs import ProcessGroup, free_port, wait_http
+from .procs import ProcessGroup
+from .stack import Stack, base_env
 from .variants import resolve
 
 
@@ -24,47 +22,30 @@ def serve(variant_name: str, port: Optional[int], redis_url: str,
     """Start everything the variant needs, print the URL, stop it all on Ctrl-C."""
     v = resolve(variant_name)
     logs = Path(tempfile.mkdtemp(prefix="perflab-serve-"))
-    group = ProcessGroup(logs)
+    stack = Stack(ProcessGroup(logs), logs, show, redis_url)
     try:
-        env = dict(os.environ)
-        env.update(v.env)
         if "redis" in v.needs:
-            supply = ensure_redis(redis_url, group, logs / "redis")
+            supply = stack.redis()
             if supply.url is None:
                 show("error: %s needs Redis: %s" % (v.name, supply.reason))
                 return 2
-            env["REDIS_URL"] = supply.url
-            if supply.started is not None:
-                show("started redis-server at %s" % supply.url)
-        python = sys.executable
-        if v.interpreter == "pypy":
-            pypy, why = ensure_pypy(show)
-            if pypy is None:
-                show("error: %s needs PyPy: %s" % (v.name, why))
-                return 2
-            python = str(pypy)
-            env["PYTHONPATH"] = str(ROOT)
-        cport = free_port()
-        carrier = group.start("carrier", [sys.executable, "-m", "service.carrier", "--port",
-                                          str(cport), "--latency", carrier_latency], env,
-                              cwd=ROOT)
-        wait_http("http://127.0.0.1:%d/track/TRK0000000001" % cport, carrier, 30,
-                  accept=lambda s: s in (200, 404))
-        env["CARRIER_URL"] = "http://127.0.0.1:%d" % cport
-        sport = port or free_port()
+        if v.interpreter == "pypy" and stack.pypy()[0] is None:
+            show("error: %s needs PyPy: %s" % (v.name, stack.pypy()[1]))
+            return 2
+        env = base_env()
+        stack.start_carrier(env, carrier_latency, 1)
         show("starting %s (logs in %s)..." % (v.name, logs))
-        service = group.start("service", [python, "-m", "service", "--host", "127.0.0.1",
-                                          "--port", str(sport)], env, cwd=ROOT)
-        url = "http://127.0.0.1:%d" % sport
-        wait_http(url + "/healthz", service, 120)
+        service, url = stack.start_service(v, stack.service_env(env, v, "perflab:serve:"),
+                                           "service", port=port)
         show("%s is serving at %s  (Ctrl-C to stop)" % (v.name, url))
         show("  locust -f loadtests/locustfile.py --host %s" % url)
-        while service.alive() and carrier.alive():
+        carrier = stack.carrier
+        while service.alive() and (carrier is None or carrier.alive()):
             time.sleep(0.5)
-        show("a process exited: %s" % " | ".join(service.last_lines(5)))
+        show("a process exited: %s" % (" | ".join(service.last_lines(5)) or "no log lines"))
         return 1
     except KeyboardInterrupt:
         show("\nstopping")
         return 0
     finally:
-        group.stop_all()
+        stack.close()

@@ -1,7 +1,8 @@
 """Per-repeat figures of one variant for the metrics claims and comparisons are about.
 
 ``p50_ms``/``p95_ms``/``p99_ms``/``error_rate``: fixed-rate rows (open loop) at the
-plan's reference rate; ``capacity_rps``: capacity rows; ``rss_peak_mb``: the
+plan's reference rate; ``capacity_rps``: capacity rows; ``peak_rps``: successful responses/s in the
+overload blocks (open loop above capacity); ``rss_peak_mb``: the
 highest peak over a repeat's fixed-rate and orders rows, the phases every variant
 runs (a capacity search or Locust run that only some variants get would bias a
 comparison); ``order_p50_ms``: orders rows' p50;
@@ -36,6 +37,7 @@ METRIC_SPECS: Dict[str, MetricSpec] = {s.name: s for s in (
     MetricSpec("p99_ms", "fixed_rate", "p99_ms", True, "ms", at_reference=True),
     MetricSpec("error_rate", "fixed_rate", "error_rate", True, "", at_reference=True),
     MetricSpec("capacity_rps", "capacity", "capacity_rps", False, "req/s"),
+    MetricSpec("peak_rps", "peak", "throughput_rps", False, "req/s"),
     MetricSpec("rss_peak_mb", None, "rss_peak_mb", True, "MB", reduce="max"),
     MetricSpec("order_p50_ms", "orders", "p50_ms", True, "ms"),
     MetricSpec("classify_rate", "classify", "classify_rate", False, "msg/s"),

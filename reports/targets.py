@@ -21,6 +21,7 @@ import tomllib
 from perflab.results import Row
 
 from .data import CHAT_ROUTE, RunData, exclusion_reason, same_rate, usable
+from .metrics import COMMON
 
 DEFAULT_TARGETS = Path(__file__).with_name("targets.toml")
 
@@ -188,13 +189,14 @@ def _rows_for(run: RunData, variant: str, t: Target) -> List[Row]:
             out = [r for r in rows if r.measurement == "fixed_rate"
                    and same_rate(r.target_rate, run.reference_rate)]
         return out
-    if m == "rss_mb":
-        return [r for r in rows if r.measurement != "classify"]
+    if m == "rss_mb":  # the phases every variant runs, as the rss claim (reports.metrics)
+        common = [r for r in rows if r.measurement in COMMON]
+        return common or [r for r in rows if r.measurement != "classify"]
     if m.startswith("sustained"):
         return [r for r in rows if r.measurement == "capacity"]
     if m.startswith("peak"):
         # the peak is only known where the plan searched for it (or drove Locust)
-        searched = [r for r in rows if r.measurement in ("capacity", "locust")]
+        searched = [r for r in rows if r.measurement in ("capacity", "locust", "peak")]
         return searched + [r for r in rows if r.measurement == "fixed_rate"] if searched else []
     if m == "classify_rps":
         return [r for r in rows if r.measurement == "classify"]

@@ -52,8 +52,8 @@ VERDICTS = (CONFIRMED, PARTIAL, NOT_CONFIRMED, WORSE, INCONCLUSIVE, BETTER, NO_E
             INSUFFICIENT, NOT_JUDGED)
 
 PRACTICAL_FLOOR = 0.01  # a change under 1% is "no measurable effect" whatever the test says
-EFFECT_METRICS = ("p50_ms", "p95_ms", "capacity_rps", "rss_peak_mb")
-AA_METRICS = ("p50_ms", "p95_ms", "capacity_rps", "rss_peak_mb", "order_p50_ms",
+EFFECT_METRICS = ("p50_ms", "p95_ms", "capacity_rps", "peak_rps", "rss_peak_mb")
+AA_METRICS = ("p50_ms", "p95_ms", "capacity_rps", "peak_rps", "rss_peak_mb", "order_p50_ms",
               "classify_rate")
 
 
@@ -153,14 +153,20 @@ def _fmt(x: float) -> str:
 
 def judge(improvement: Optional[Tuple[float, Optional[float], Optional[float]]],
           claim_range: Optional[Tuple[float, float]] = None,
-          n: int = 0) -> Tuple[str, str]:
-    """(verdict, note) for an improvement factor (estimate, low, high); see the module."""
+          n: int = 0, lower_is_better: bool = False) -> Tuple[str, str]:
+    """(verdict, note) for an improvement factor (estimate, low, high); see the module.
+
+    Notes give the interval as the ratio the tables show (new / old), so for a
+    lower-is-better metric the claim reads "<= 0.7x" and the interval is inverted."""
     if improvement is None:
         return NOT_JUDGED, "no figure"
     _, low, high = improvement
     if low is None or high is None:
         return INSUFFICIENT, "%d value%s: no interval" % (max(n, 1), "" if n <= 1 else "s")
-    span = "interval [%s, %s]" % (_fmt(low), _fmt(high))
+    if lower_is_better:
+        span = "ratio interval [%s, %s]" % (_fmt(_inv(high) or 0.0), _fmt(_inv(low) or 0.0))
+    else:
+        span = "ratio interval [%s, %s]" % (_fmt(low), _fmt(high))
     holds_one = low <= 1 <= high
     within_floor = low >= 1 - PRACTICAL_FLOOR and high <= 1 + PRACTICAL_FLOOR
     if claim_range is None:
@@ -170,17 +176,21 @@ def judge(improvement: Optional[Tuple[float, Optional[float], Optional[float]]],
             return WORSE, "measurably worse: %s excludes no effect" % span
         if low > 1:
             return BETTER, "measurably better: %s excludes no effect" % span
+        lo_c, hi_c = ((_inv(high) or 0.0, _inv(low) or 0.0) if lower_is_better
+                      else (low, high))
         return NO_EFFECT, ("%s holds no effect; it excludes a change beyond %+.1f%% / "
-                           "%+.1f%%" % (span, 100 * (low - 1), 100 * (high - 1)))
+                           "%+.1f%%" % (span, 100 * (lo_c - 1), 100 * (hi_c - 1)))
     weakest, _strongest = claim_range
-    claim = "the claim (>= %s)" % _fmt(weakest)
+    claim = ("the claim (<= %s)" % _fmt(_inv(weakest) or 0.0) if lower_is_better
+             else "the claim (>= %s)" % _fmt(weakest))
     if high < 1:
         return WORSE, "measurably worse: %s excludes no effect and %s" % (span, claim)
     if within_floor:
         return NOT_CONFIRMED, "no measurable effect: %s within ±1%%, excludes %s" % (
             span, claim)
     if low >= weakest:
-        return CONFIRMED, "%s at or above the claim's weakest end %s" % (span, _fmt(weakest))
+        return CONFIRMED, "%s meets the claim's weakest end (%s)" % (
+            span, claim[len("the claim ("):-1])
     if high < weakest:
         if holds_one:
             return NOT_CONFIRMED, "no measurable effect: %s holds 1 and excludes %s" % (
@@ -196,7 +206,7 @@ def judge_effect(e: Effect, claim: Optional[Claim] = None) -> Tuple[str, str]:
     if e.ratio is None:
         return NOT_JUDGED, e.reason or "no figure"
     rng = claim.improvement_range() if claim is not None else None
-    return judge(e.improvement(), rng, e.ratio.n)
+    return judge(e.improvement(), rng, e.ratio.n, e.lower_is_better)
 
 
 def run_claims(run: RunData) -> Dict[str, Claim]:

@@ -71,8 +71,8 @@ def test_unknown_variants_are_clear_errors(name: str) -> None:
 
 
 def test_locust_rows_merge_routes_and_read_percentiles_from_buckets() -> None:
+    from perflab.closed import locust_row
     from perflab.results import Row
-    from perflab.runner import locust_row
 
     base = Row("r", "baseline", 1, "locust", "closed", "Locust mix", "ok", target_rate=10)
     entries = [

@@ -171,6 +171,13 @@ def make_run(root: Path, repeats: int = 5, seed: int = 7, sigma: float = 0.015,
             capacity_rps=cap, generator_saturated=cap_sat,
             saturation_reasons="achieved rate below 95% of target" if cap_sat else "",
             **common))
+        rows.append(_row(  # the overload block the throughput claims are judged on
+            run_id, v, k, measurement="peak", load_model="open", route="POST /api/chat",
+            status="ok", target_rate=cap * 1.3, achieved_rate=cap * 1.3,
+            throughput_rps=cap * 1.1, duration_s=1.0, requests=int(cap * 1.3),
+            ok=int(cap * 1.3), p50_ms=300.0, p95_ms=600.0, rss_peak_mb=rss * 1.1,
+            service_cpu_pct=99.0, generator_saturated=cap_sat, block=1,
+            saturation_reasons="generator CPU 95%" if cap_sat else "", **common))
         order = BASE["order_p50"] * float(spec.get("order", 1.0)) * drift * noise(v, k, "order",
                                                                                     sh)
         rows.append(_row(

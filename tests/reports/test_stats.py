@@ -74,14 +74,14 @@ def test_aa_false_positive_rate_is_near_five_percent() -> None:
 
 # improvement intervals against a claim whose improvement range is 1.4..1.7
 @pytest.mark.parametrize("interval,verdict,note", [
-    ((1.55, 1.5, 1.6), CONFIRMED, "at or above the claim's weakest end"),
-    ((2.0, 1.8, 2.2), CONFIRMED, "at or above the claim's weakest end"),
-    ((1.4, 1.4, 1.5), CONFIRMED, "at or above"),  # the weakest end itself counts
+    ((1.55, 1.5, 1.6), CONFIRMED, "meets the claim's weakest end (>= 1.4x)"),
+    ((2.0, 1.8, 2.2), CONFIRMED, "meets the claim's weakest end"),
+    ((1.4, 1.4, 1.5), CONFIRMED, "meets"),  # the weakest end itself counts
     ((1.4, 1.3, 1.5), PARTIAL, "does not exclude less"),
     ((1.2, 1.1, 1.3), NOT_CONFIRMED, "better, but short of the claim"),
     # the case: [0.97, 1.07] against >= 1.2 excludes the claim
-    ((1.02, 0.97, 1.07), NOT_CONFIRMED, "no measurable effect: interval [0.97x, 1.07x] "
-                                        "holds 1 and excludes the claim (>= 1.4x)"),
+    ((1.02, 0.97, 1.07), NOT_CONFIRMED, "no measurable effect: ratio interval [0.97x, "
+                                        "1.07x] holds 1 and excludes the claim (>= 1.4x)"),
     ((0.8, 0.7, 0.9), WORSE, "measurably worse"),
     ((1.0, 0.9, 1.5), INCONCLUSIVE, "covers both no effect and the claim"),
     ((1.003, 1.001, 1.008), NOT_CONFIRMED, "within ±1%"),
@@ -94,8 +94,15 @@ def test_verdict_rule(interval: tuple, verdict: str, note: str) -> None:
 def test_verdict_without_claim() -> None:
     assert judge((1.2, 1.1, 1.3))[0] == "better"
     assert judge((0.9, 0.85, 0.95))[0] == WORSE
-    assert judge((1.0, 0.95, 1.04)) == (NO_EFFECT, "interval [0.95x, 1.04x] holds no effect; "
-                                        "it excludes a change beyond -5.0% / +4.0%")
+    assert judge((1.0, 0.95, 1.04)) == (NO_EFFECT, "ratio interval [0.95x, 1.04x] holds no "
+                                        "effect; it excludes a change beyond -5.0% / +4.0%")
+
+
+def test_lower_is_better_notes_read_as_ratios() -> None:
+    # p50 ratio [0.5, 0.8] is an improvement [1.25, 2.0]; claim "30-40% lower": <= 0.7x
+    verdict, note = judge((1.6, 1.25, 2.0), (1 / 0.7, 1 / 0.6), 9, lower_is_better=True)
+    assert verdict == PARTIAL
+    assert "ratio interval [0.5x, 0.8x]" in note and "(<= 0.7x)" in note
     assert judge(None)[0] == "not judged"
 
 

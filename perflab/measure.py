@@ -1,0 +1,143 @@
+"""Running the open-loop generator and turning what it writes into result rows.
+
+The generator is a child process pinned to the generator's CPU, started
+through the run's ``ProcessGroup`` (parent-death signal, child mark). It
+reports through files and JSON-lines events, never through human text. A
+measurement whose every request failed is a failed measurement, never a row
+of zero latencies: percentiles come from successful responses only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from .design import Block
+from .machine import ROOT
+from .procs import Child, ProcessGroup
+from .results import Row
+from .sampler import Window
+
+GENERATOR_CPU_LIMIT = 90.0  # % of one core: above it a failed probe is the generator's
+
+
+def parse_event(line: str) -> Optional[Dict[str, Any]]:
+    """One JSON-lines event from a child, or None for anything else."""
+    line = line.strip()
+    if not line.startswith("{"):
+        return None
+    try:
+        d = json.loads(line)
+    except ValueError:
+        return None
+    return d if isinstance(d, dict) and "event" in d else None
+
+
+def openloop_argv(url: str, route: str, rate: float, duration: float, warmup: float,
+                  arrival: str, seed: int, data_seed: str, out: Path,
+                  allow_remote: bool = False) -> List[str]:
+    argv = [sys.executable, "-m", "loadtests.openloop", "--url", url, "--rate", "%g" % rate,
+            "--duration", "%g" % duration, "--warmup", "%g" % warmup, "--arrival", arrival,
+            "--seed", str(seed), "--route", route, "--data-seed", data_seed,
+            "--json", str(out), "--quiet"]
+    if allow_remote:
+        argv.append("--allow-remote")
+    return argv
+
+
+def run_generator(group: ProcessGroup, name: str, argv: Sequence[str], env: Dict[str, str],
+                  cpus: Sequence[int], limit_s: float,
+                  on_line: Callable[[str], None] = lambda s: None,
+                  register: Callable[[Optional[Child]], None] = lambda c: None) -> int:
+    """Run one generator child to its end (bounded by ``limit_s``); its exit code.
+
+    ``register`` is told the child while it runs (so a stop can reach the generator
+    before the service) and None once it has ended."""
+    child = group.start(name, argv, env, cpus=cpus, cwd=ROOT)
+    register(child)
+    deadline = time.monotonic() + limit_s
+    pos = 0
+    try:
+        while child.alive():
+            pos = _follow(child.log_path, pos, on_line)
+            if time.monotonic() > deadline:
+                group.stop(child, grace=3.0)  # SIGTERM: it writes its partial result
+                break
+            time.sleep(0.1)
+        _follow(child.log_path, pos, on_line)
+        code = child.proc.wait()
+    finally:
+        register(None)
+        if child in group.children:
+            group.children.remove(child)
+    return int(code)
+
+
+def _follow(path: Path, pos: int, on_line: Callable[[str], None]) -> int:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(pos)
+            data = fh.read()
+    except OSError:
+        return pos
+    end = data.rfind(b"\n") + 1
+    for line in data[:end].decode("utf-8", "replace").splitlines():
+        on_line(line)
+    return pos + end
+
+
+def row_from_result(base: Row, d: Dict[str, Any], window: Optional[Window]) -> Row:
+    """A Row from one open-loop result; failed when no request succeeded."""
+    lat = d["latency"]
+    pct = lat.get("percentiles_ms") or {}
+    counts = d["counts"]
+    completed = int(counts.get("completed", 0))
+    ok = int(counts.get("ok", 0))
+    errs = int(counts.get("error_count", sum(counts.get("errors", {}).values())))
+    status = "ok" if d.get("complete", True) else "interrupted"
+    failure = ""
+    if ok == 0:
+        status = "failed"
+        kinds = ", ".join("%s %d" % kv for kv in sorted(counts.get("errors", {}).items()))
+        failure = "no request succeeded (%d sent%s)" % (int(counts.get("sent", 0)),
+                                                        ": " + kinds if kinds else "")
+
+    def p(key: str) -> Optional[float]:
+        return None if ok == 0 else pct.get(key)
+
+    return replace(
+        base, status=status, failure=failure,
+        achieved_rate=round(float(d["achieved_rate"]), 3),
+        throughput_rps=round(float(d["throughput"]), 3), duration_s=round(d["elapsed_s"], 3),
+        requests=int(counts["sent"]), ok=ok, errors=errs,
+        error_rate=round(errs / completed, 5) if completed else 0.0,
+        errors_by_kind=json.dumps(counts.get("errors", {}), sort_keys=True),
+        p50_ms=p("p50"), p90_ms=p("p90"), p95_ms=p("p95"), p99_ms=p("p99"),
+        p999_ms=p("p99.9"), max_ms=lat.get("max_ms") if ok else None,
+        mean_ms=lat.get("mean_ms") if ok else None,
+        rss_peak_mb=window.rss_peak_mb if window else None,
+        rss_mean_mb=window.rss_mean_mb if window else None,
+        service_cpu_pct=window.cpu_mean_pct if window else None,
+        generator_cpu_pct=round(float(d.get("cpu_percent", 0.0)), 1),
+        generator_saturated=bool(d.get("generator_saturated", False)),
+        saturation_reasons="; ".join(d.get("saturation_reasons", [])))
+
+
+def block_row(run_id: str, b: Block, interpreter: str, instances: int) -> Row:
+    """The Row a block's result fills in."""
+    return Row(run_id, b.variant, b.repeat, b.measurement, "open", b.route, "ok",
+               target_rate=b.rate, interpreter=interpreter, instances=instances,
+               started_at=time.time(), block=b.block)
+
+
+def peak_saturation(row: Row) -> Row:
+    """An overload block lags its schedule by design (the service is the bottleneck):
+    only the generator's own CPU makes its throughput the generator's."""
+    maxed = (row.generator_cpu_pct or 0.0) >= GENERATOR_CPU_LIMIT
+    return replace(row, generator_saturated=maxed,
+                   saturation_reasons=("generator CPU %.0f%%" % (row.generator_cpu_pct or 0)
+                                       if maxed else ""))

@@ -1,0 +1,75 @@
+"""A run as a list of phases, each with its own time estimate.
+
+The plan's estimate (``Plan.estimate_s``) is the sum of its phases' estimates,
+so the ETA and the README's figure come from one place. Each phase's
+``run(ctx)`` does the work; the runner calls them in order and advances the
+live display by what each was planned to take.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Sequence
+
+from .design import estimate_blocks_s, schedule_repeat
+from .plan import Plan
+from .variants import resolve
+
+REPORT_S = 8.0
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    estimate_s: float
+    run: Optional[Callable[..., None]] = None  # run(ctx); None: estimate only
+
+
+def _repeat_estimate(plan: Plan, names: Sequence[str], repeat: int) -> float:
+    from .rounds import BLOCK_OVERHEAD_S, START_S, kind_specs
+
+    pypy = any(resolve(n).interpreter == "pypy" for n in names)
+    t = START_S + (6.0 if pypy else 0.0) + 1.0  # start, stop
+    for n in names:
+        t += (plan.pypy_warmup_s if resolve(n).interpreter == "pypy" else plan.warmup_s)
+        t += BLOCK_OVERHEAD_S
+    if repeat == 1:
+        peak = [n for n in names if plan.wants_peak(n)]
+        t += len(peak) * (plan.peak_probe_s + BLOCK_OVERHEAD_S + 1.5)
+        cap = [n for n in names if plan.wants_capacity(n)]
+        t += len(cap) * (plan.capacity.budget_s + 1.0)
+    blocks = schedule_repeat(kind_specs(plan, names), repeat, plan.seed,
+                             {n: 1.0 for n in names})
+    t += estimate_blocks_s(blocks, BLOCK_OVERHEAD_S)
+    t += sum(0.4 for b in blocks if b.kind == "peak")  # drain after an overload
+    t += sum(micro_estimate_s(plan) for n in names if plan.wants_classify(n))
+    return t
+
+
+def micro_estimate_s(plan: Plan) -> float:
+    """One variant's classifier benchmark (perflab.micro)."""
+    return 1.0 + plan.classify_messages / 1500.0
+
+
+def plan_phases(plan: Plan, names: Sequence[str]) -> List[Phase]:
+    """The phases of ``plan`` over the runnable variants ``names`` (estimates only; the
+    runner binds the work)."""
+    out: List[Phase] = []
+    if plan.instrument:
+        out.append(Phase("instrument", 2.0 + sum(1.6 for _ in plan.instrument_rates)))
+    for r in range(1, plan.repeats + 1):
+        out.append(Phase("repeat %d" % r, _repeat_estimate(plan, names, r)))
+    locust = [n for n in names if plan.wants_locust(n)]
+    if locust:
+        out.append(Phase("locust", plan.repeats * len(locust)
+                         * (plan.locust_duration_s + 6.0)))
+    if plan.profile_messages > 0:
+        out.append(Phase("profile", 2 * (4.0 + plan.profile_messages / 400.0)
+                         + (35.0 if plan.profile_memory else 0.0)))
+    out.append(Phase("report", REPORT_S))
+    return out
+
+
+def plan_estimate_s(plan: Plan, names: Optional[Sequence[str]] = None) -> float:
+    """Planned wall time of ``plan`` (over ``names``, default every variant)."""
+    return sum(p.estimate_s for p in plan_phases(plan, list(names or plan.variants)))

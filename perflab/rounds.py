@@ -1,0 +1,373 @@
+"""One repeat of a plan: every variant as a fresh process, measured in interleaved blocks.
+
+All runnable variants of the repeat are started together, pinned to the
+service CPU(s), each with a cold Redis key space; only the variant of the
+current block receives load, the others are idle. The repeat then runs:
+
+1. a warm-up per variant (not recorded; PyPy gets its JIT's longer one);
+2. the latency blocks of ``design.schedule_repeat``: chat at the plan's rates and
+   the orders route, in a shuffled order per block index, every variant on the
+   same schedule (common random numbers);
+3. in repeat 1 only, the pilot of each peak variant (its overload rate) and the
+   capacity search where the plan asks for one: overloads come after every
+   latency and memory figure, since they leave a process bigger;
+4. the peak blocks (open loop above capacity), interleaved the same way;
+5. the in-process classifier speed of each variant.
+
+Rows are written as each measurement ends, so an interrupted run keeps them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from typing import Dict, List, Optional, Sequence
+
+from .capacity import Probe, search_capacity
+from .context import Context
+from .design import CHAT_ROUTE, Block, KindSpec, schedule_repeat
+from .measure import (
+    openloop_argv,
+    parse_event,
+    peak_saturation,
+    row_from_result,
+    run_generator,
+)
+from .plan import Plan
+from .procs import Child, StartupError, get_json, wait_http
+from .results import Row
+from .sampler import Sampler
+from .stack import READY_TIMEOUT_S, child_name
+from .variants import Variant
+
+START_S = 2.0  # planned seconds to start a repeat's services (PyPy: more)
+BLOCK_OVERHEAD_S = 0.6  # planned cost of one generator call besides its duration
+
+
+@dataclass
+class Live:
+    """A variant's process in this repeat."""
+
+    variant: Variant
+    url: str
+    child: Optional[Child]
+    sampler: Optional[Sampler]
+
+    def alive(self) -> bool:
+        return self.child is None or self.child.alive()
+
+
+def kind_specs(plan: Plan, names: Sequence[str]) -> List[KindSpec]:
+    """The plan's block kinds over the runnable variants ``names``."""
+    specs = [KindSpec("chat", list(names), plan.blocks, plan.duration_s, 0.0, plan.rates,
+                      {n: plan.chat_blocks(n) for n in names
+                       if plan.chat_blocks(n) < plan.blocks})]
+    orders = [n for n in names if plan.wants_orders(n)]
+    if orders:
+        specs.append(KindSpec("orders", orders, plan.blocks, plan.orders_duration_s, 0.0,
+                              (plan.orders_rate,)))
+    peak = [n for n in names if plan.wants_peak(n)]
+    if peak:
+        specs.append(KindSpec("peak", peak, plan.peak_blocks, plan.peak_duration_s, 0.0))
+    return specs
+
+
+# ------------------------------------------------------------------ one repeat
+def run_repeat(ctx: Context, repeat: int, variants: Sequence[Variant]) -> None:
+    label = "repeat %d/%d" % (repeat, ctx.plan.repeats)
+    ctx.display.phase("%s: starting %d services" % (label, len(variants)))
+    live = _start_all(ctx, repeat, variants)
+    try:
+        if not live:
+            return
+        _warm_up(ctx, repeat, live, label)
+        names = [n for n in live if live[n].alive()]
+        specs = kind_specs(ctx.plan, names)
+        latency = schedule_repeat([s for s in specs if s.kind != "peak"], repeat,
+                                  ctx.plan.seed, {})
+        _run_blocks(ctx, latency, live, label)
+        if repeat == 1:  # overloads come after every latency and memory figure
+            _pilots(ctx, live, label)
+            _capacities(ctx, live, label)
+        peak = schedule_repeat([s for s in specs if s.kind == "peak"], repeat,
+                               ctx.plan.seed, ctx.peak_rates)
+        _run_blocks(ctx, peak, live, label)
+        ctx.meta.schedule.extend(b.to_dict() for b in [*latency, *peak])
+        if ctx.options.target is None:
+            for name, lv in live.items():
+                if not ctx.plan.wants_classify(name):
+                    continue
+                ctx.display.phase("%s: classifier speed of %s" % (label, name))
+                classify(ctx, lv.variant, repeat)
+        for name, lv in live.items():
+            if not lv.alive():
+                ctx.fail(name, repeat, "service", death(lv.child))
+    finally:
+        for lv in live.values():
+            if lv.sampler is not None:
+                lv.sampler.stop()
+            if lv.child is not None:
+                ctx.stack.stop(lv.child)
+
+
+def _start_all(ctx: Context, repeat: int, variants: Sequence[Variant]) -> Dict[str, Live]:
+    live: Dict[str, Live] = {}
+    if ctx.options.target is not None:
+        for v in variants:
+            live[v.name] = Live(v, ctx.options.target.rstrip("/"), None, None)
+        _record_configs(ctx, live)
+        return live
+    pending = []
+    for v in variants:
+        env = ctx.stack.service_env(ctx.base_env, v, "perflab:%s:%s:r%d:" % (
+            ctx.meta.run_id, v.name, repeat))
+        instances = ctx.options.instances or v.instances
+        try:
+            child, url = ctx.stack.start_service(v, env, "service-" + child_name(v.name,
+                                                                                 repeat),
+                                                 cpus=ctx.pinning.service,
+                                                 instances=instances, wait=False)
+        except RuntimeError as exc:
+            ctx.fail(v.name, repeat, "startup", str(exc))
+            continue
+        pending.append((v, child, url))
+    for v, child, url in pending:
+        try:
+            wait_http(url + "/healthz", child, READY_TIMEOUT_S)
+        except StartupError as exc:
+            ctx.fail(v.name, repeat, "startup", str(exc))
+            _failed_row(ctx, v, repeat, str(exc))
+            ctx.stack.stop(child)
+            continue
+        sampler = Sampler(child.pid, ctx.meta.run_id, v.name, repeat, ctx.t0,
+                          ctx.add_sample).start()
+        live[v.name] = Live(v, url, child, sampler)
+    if repeat == 1:
+        _record_configs(ctx, live)
+    return live
+
+
+def _record_configs(ctx: Context, live: Dict[str, Live]) -> None:
+    for name, lv in live.items():
+        if name in ctx.meta.configs:
+            continue
+        try:
+            ctx.meta.configs[name] = get_json(lv.url + "/api/config")
+        except Exception as exc:
+            ctx.meta.configs[name] = {"error": str(exc)}
+
+
+def _failed_row(ctx: Context, v: Variant, repeat: int, text: str,
+                measurement: str = "fixed_rate") -> None:
+    ctx.add_row(Row(ctx.meta.run_id, v.name, repeat, measurement, "open", CHAT_ROUTE,
+                    "failed", interpreter=v.interpreter,
+                    instances=ctx.options.instances or v.instances, started_at=time.time(),
+                    ended_at=time.time(), failure=text[-2000:]))
+
+
+def death(child: Optional[Child]) -> str:
+    """What a dead service left behind: its exit code and real last log lines."""
+    if child is None:
+        return "the target stopped answering"
+    lines = [ln for ln in child.last_lines() if ln.strip()]
+    if not lines:
+        return "service exited with code %s and wrote nothing to its log" % child.returncode
+    return "service exited with code %s; last log lines:\n  %s" % (child.returncode,
+                                                                  "\n  ".join(lines))
+
+
+# ------------------------------------------------------------------ single generator runs
+def open_loop(ctx: Context, lv: Live, repeat: int, measurement: str, route: str,
+              rate: float, duration: float, warmup: float, seed: int, block: int = 0,
+              write: bool = True, tag: str = "") -> Row:
+    """One open-loop generator run against ``lv``; its Row (written unless told not)."""
+    v = lv.variant
+    name = "%s-%s-%g%s%s" % (child_name(v.name, repeat), measurement, rate,
+                             "-b%d" % block if block else "", tag)
+    raw = ctx.run_dir / "histograms" / (name + ".json")
+    argv = openloop_argv(lv.url, route, rate, duration, warmup, ctx.plan.arrival, seed,
+                         ctx.data_seed, raw, ctx.options.allow_remote)
+    base = Row(ctx.meta.run_id, v.name, repeat, measurement, "open", route, "ok",
+               target_rate=rate, interpreter=v.interpreter,
+               instances=ctx.options.instances or v.instances, started_at=time.time(),
+               raw_file=str(raw.relative_to(ctx.run_dir)), block=block)
+
+    def on_line(line: str) -> None:
+        ev = parse_event(line)
+        if ev is not None and ev.get("event") == "progress":
+            ctx.display.live_line("sent %s, %.0f/s, p95 %s ms" % (
+                ev.get("sent"), float(ev.get("rate") or 0), ev.get("p95_ms") or "-"))
+
+    code = run_generator(ctx.stack.group, "gen-" + name, argv, ctx.base_env,
+                         ctx.pinning.generator, warmup + duration + 30.0, on_line,
+                         ctx.set_generator)
+    row = replace(base, ended_at=time.time())
+    if not lv.alive():
+        row = replace(row, status="failed", failure=death(lv.child))
+    elif not raw.exists():
+        row = replace(row, status="failed", failure="generator exited with code %d" % code)
+    else:
+        data = json.loads(raw.read_text())
+        window = (lv.sampler.window(data["started_at"], data["started_at"] + data["elapsed_s"])
+                  if lv.sampler is not None else None)
+        row = row_from_result(row, data, window)
+    if measurement == "peak":
+        row = peak_saturation(row)
+        if ctx.instrument_ceiling is not None and rate > ctx.instrument_ceiling:
+            row = replace(row, generator_saturated=True, saturation_reasons=(
+                "offered %g/s is above the generator's ceiling %g/s measured in this run"
+                % (rate, ctx.instrument_ceiling)))
+    if write:
+        ctx.add_row(row)
+    return row
+
+
+def _warm_up(ctx: Context, repeat: int, live: Dict[str, Live], label: str) -> None:
+    for name, lv in live.items():
+        w = ctx.plan.pypy_warmup_s if lv.variant.interpreter == "pypy" else ctx.plan.warmup_s
+        if w <= 0:
+            continue
+        ctx.display.phase("%s: warm-up %s" % (label, name))
+        open_loop(ctx, lv, repeat, "warmup", CHAT_ROUTE, ctx.plan.reference_rate, w, 0.0,
+                  ctx.plan.seed * 1000 + repeat, write=False)
+
+
+def _pilots(ctx: Context, live: Dict[str, Live], label: str) -> None:
+    """Each peak variant's overload rate: ``peak_overload`` x what it served when asked
+    for far more than it can (``peak_probe_rate`` for ``peak_probe_s``)."""
+    plan = ctx.plan
+    for name, lv in live.items():
+        if not plan.wants_peak(name):
+            continue
+        ctx.display.phase("%s: peak pilot %s" % (label, name))
+        row = open_loop(ctx, lv, 1, "pilot", CHAT_ROUTE, plan.peak_probe_rate,
+                        plan.peak_probe_s, 0.0, plan.seed, write=False)
+        drain(lv.url)
+        if row.status == "ok" and row.throughput_rps > 0:
+            ctx.peak_rates[name] = round(plan.peak_overload * row.throughput_rps, 1)
+        else:
+            ctx.fail(name, 1, "measurement", "peak pilot: %s" % (row.failure or row.status))
+    ctx.meta.machine["peak_rates"] = dict(ctx.peak_rates)
+
+
+def _capacities(ctx: Context, live: Dict[str, Live], label: str) -> None:
+    plan = ctx.plan
+    cap = plan.capacity
+    for name, lv in live.items():
+        if not plan.wants_capacity(name):
+            continue
+        probes: List[Row] = []
+
+        def probe(rate: float, lv: Live = lv, name: str = name,
+                  probes: List[Row] = probes) -> Optional[Probe]:
+            ctx.display.phase("%s: capacity %s, probe %g/s" % (label, name, rate))
+            row = open_loop(ctx, lv, 1, "capacity", CHAT_ROUTE, rate, cap.probe_s,
+                            cap.warmup_s, plan.seed, write=False,
+                            tag="-%d" % len(probes))
+            probes.append(row)
+            if not lv.alive():
+                return None
+            drain(lv.url)
+            ok = (row.status == "ok" and row.p95_ms is not None and row.p95_ms <= cap.p95_ms
+                  and row.error_rate <= cap.max_error_rate)
+            maxed = (row.generator_cpu_pct or 0.0) >= 90.0
+            return Probe(rate, ok, row.achieved_rate, row.throughput_rps, row.p95_ms,
+                         row.error_rate, generator_limited=maxed and not ok,
+                         service_cpu_pct=row.service_cpu_pct,
+                         generator_cpu_pct=row.generator_cpu_pct)
+
+        result = search_capacity(probe, cap)
+        if result is None:
+            ctx.fail(name, 1, "service", death(lv.child))
+            continue
+        raw = ctx.run_dir / "histograms" / ("%s-capacity-probes.json" % child_name(name, 1))
+        raw.write_text(json.dumps({"probes": [p.__dict__ for p in result.probes],
+                                   "notes": list(result.notes),
+                                   "first_failure_rate": result.fail_rate}, indent=1))
+        best = next((r for r in probes if result.best is not None
+                     and r.target_rate == result.best.rate), None)
+        base = best if best is not None else Row(
+            ctx.meta.run_id, name, 1, "capacity", "open", CHAT_ROUTE, "ok",
+            interpreter=lv.variant.interpreter, started_at=time.time(), ended_at=time.time())
+        ctx.add_row(replace(base, measurement="capacity",
+                            capacity_rps=result.capacity if result.capacity is not None
+                            else 0.0, capacity_bound="bracketed" if result.bound == "bracketed"
+                            else "lower", capacity_fail_rps=result.fail_rate,
+                            generator_saturated=result.generator_limited,
+                            saturation_reasons="; ".join(result.notes),
+                            raw_file=str(raw.relative_to(ctx.run_dir))))
+
+
+def drain(url: str, timeout: float = 10.0) -> None:
+    """Wait until the service answers /healthz quickly again (the backlog of an overload)."""
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        t = time.perf_counter()
+        try:
+            with urllib.request.urlopen(url.rstrip("/") + "/healthz", timeout=2) as r:
+                r.read()
+            if time.perf_counter() - t < 0.05:
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+
+
+# ------------------------------------------------------------------ the blocks
+def _run_blocks(ctx: Context, blocks: Sequence[Block], live: Dict[str, Live],
+                label: str) -> None:
+    total = len(blocks)
+    for i, b in enumerate(blocks, 1):
+        lv = live.get(b.variant)
+        if lv is None or not lv.alive():
+            continue
+        ctx.display.phase("%s: block %d/%d %s %s %g/s" % (label, i, total, b.variant, b.kind,
+                                                         b.rate))
+        row = open_loop(ctx, lv, b.repeat, b.measurement, b.route, b.rate, b.duration_s,
+                        b.warmup_s, b.seed, block=b.block)
+        if b.kind == "peak":
+            drain(lv.url)
+        ctx.display.advance(b.duration_s + b.warmup_s + BLOCK_OVERHEAD_S)
+        if row.status == "failed" and not lv.alive():
+            ctx.fail(b.variant, b.repeat, "service", row.failure)
+
+
+# ------------------------------------------------------------------ classifier speed
+def classify(ctx: Context, v: Variant, repeat: int) -> None:
+    """The in-process classifier speed (``perflab.micro``), pinned to the service CPU."""
+    python = ctx.stack.python_for(v)
+    env = ctx.stack.service_env(ctx.base_env, v, "perflab:%s:micro:" % ctx.meta.run_id)
+    out = ctx.run_dir / "micro" / ("%s.json" % child_name(v.name, repeat))
+    out.parent.mkdir(exist_ok=True)
+    argv = [python, "-m", "perflab.micro", "--messages", str(ctx.plan.classify_messages)]
+    started = time.time()
+    lines: List[str] = []
+    code = run_generator(ctx.stack.group, "micro-" + child_name(v.name, repeat), argv, env,
+                         ctx.pinning.service, 120.0, lines.append)
+    data = None
+    for line in reversed(lines):
+        if line.strip().startswith("{"):
+            try:
+                data = json.loads(line)
+                break
+            except ValueError:
+                continue
+    base = Row(ctx.meta.run_id, v.name, repeat, "classify", "in-process", "NLU.classify",
+               "ok" if data else "failed", interpreter=v.interpreter, started_at=started,
+               ended_at=time.time(),
+               failure="" if data else "micro exited with code %d: %s" % (
+                   code, " | ".join(lines[-3:])))
+    if data is None:
+        ctx.add_row(base)
+        return
+    out.write_text(json.dumps(data, indent=1))
+    base = replace(base, raw_file=str(out.relative_to(ctx.run_dir)))
+    values = data.get("values") or [data["classify_rate"]]
+    for i, value in enumerate(values, 1):
+        ctx.add_row(replace(base, classify_rate=round(float(value), 1),
+                            requests=int(data.get("messages", 0)), block=i,
+                            duration_s=round(float(data.get("elapsed_s", 0.0)), 3)))
+
