@@ -21,7 +21,24 @@ METRICS = {
     "rss_peak_mb": "peak resident memory of the service",
     "order_p50_ms": "median latency of GET /api/orders/{id} (open loop)",
     "classify_rate": "messages/s through the intent classifier, in-process, one CPU",
+    "cpu_ms_per_request": "service CPU time per request at the reference rate "
+                          "(cpu_mean_pct x 10 / achieved rate)",
 }
+
+
+@dataclass(frozen=True)
+class KnownEffect:
+    """The true effect of a calibration toggle, to be recovered inside the measured interval.
+
+    ``kind="difference"``: metric(variant) - metric(reference) == ``truth`` (in ``unit``),
+    additive by construction (service/inject.py). The reference is the toggle's
+    ``reference`` variant (baseline).
+    """
+
+    metric: str  # a METRICS key
+    truth: float
+    unit: str
+    kind: str = "difference"
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,18 @@ class Toggle:
     reference: str = "baseline"  # the variant a "+X" variant is compared with
     # other toggles' settings without which X does nothing; set in "+X" variants only
     requires: Mapping[str, str] = field(default_factory=dict)
+    # calibration toggles (not optimisations): the effect they inject, known exactly
+    known: Optional[KnownEffect] = None
 
+    @property
+    def calibration(self) -> bool:
+        return self.known is not None
+
+
+# The calibration amounts (one definition: the toggles' env values and truths use them)
+INJECT_LATENCY_MS = 1.0
+INJECT_CPU_MS = 0.5
+INJECT_RSS_MB = 20.0
 
 CATALOGUE: Tuple[Toggle, ...] = (
     Toggle("redis_cache", "Redis caching of retrieval results",
@@ -122,6 +150,22 @@ CATALOGUE: Tuple[Toggle, ...] = (
            guide=False, alternatives={"redis-py": {"REDIS_CLIENT": "redis-py"}},
            reference="+redis_client:redis-py",
            requires={"IR_CACHE_BACKEND": "redis", "CONCURRENCY_MODE": "async"}),
+    # --- calibration: known effects injected by service/inject.py (not in the guide) ---
+    Toggle("inject_latency", "Calibration: 1 ms awaited per request",
+           {"INJECT_LATENCY_MS": "0"}, {"INJECT_LATENCY_MS": str(INJECT_LATENCY_MS)},
+           None, (), "not in the guide: calibration; an asyncio.sleep per request adds "
+           "latency and no CPU", guide=False,
+           known=KnownEffect("p50_ms", INJECT_LATENCY_MS, "ms")),
+    Toggle("inject_cpu", "Calibration: 0.5 ms busy CPU per request",
+           {"INJECT_CPU_MS": "0"}, {"INJECT_CPU_MS": str(INJECT_CPU_MS)},
+           None, (), "not in the guide: calibration; about +20%% of the baseline's "
+           "~2.2-2.5 ms CPU per request (at 20/s: +%.1f percentage points of CPU)"
+           % (20 * INJECT_CPU_MS / 10), guide=False,
+           known=KnownEffect("cpu_ms_per_request", INJECT_CPU_MS, "ms")),
+    Toggle("inject_rss", "Calibration: 20 MB held from start-up",
+           {"INJECT_RSS_MB": "0"}, {"INJECT_RSS_MB": str(INJECT_RSS_MB)},
+           None, (), "not in the guide: calibration; pages written at start-up and kept",
+           guide=False, known=KnownEffect("rss_peak_mb", INJECT_RSS_MB, "MB")),
 )
 
 BY_NAME: Dict[str, Toggle] = {t.name: t for t in CATALOGUE}
@@ -138,8 +182,9 @@ def optimised_env(exclude: Tuple[str, ...] = ()) -> Dict[str, str]:
     """Every toggle on, except ``exclude`` (and those needing what a run may lack)."""
     env = baseline_env()
     for t in CATALOGUE:
-        if t.name in exclude or t.name in ("pypy", "instances"):
-            continue  # interpreter and scaling are variants of their own, not "all on"
+        if t.name in exclude or t.name in ("pypy", "instances") or t.calibration:
+            continue  # interpreter and scaling are variants of their own, not "all on";
+            # calibration toggles are costs, never part of "all on"
         env.update(t.optimised)
     return env
 
@@ -155,9 +200,13 @@ def format_catalogue() -> List[str]:
     """The catalogue as a text table (``perflab toggles``)."""
     rows = [("toggle", "baseline", "optimised", "guide's claim", "needs")]
     for t in CATALOGUE:
-        claim = ("%s (%s %.2f..%.2f)" % (t.claim.text, t.claim.metric, t.claim.low,
-                                         t.claim.high) if t.claim else
-                 ("checklist" if t.guide else "extra"))
+        if t.known is not None:
+            claim = "calibration (%s %+g %s)" % (t.known.metric, t.known.truth, t.known.unit)
+        elif t.claim is not None:
+            claim = "%s (%s %.2f..%.2f)" % (t.claim.text, t.claim.metric, t.claim.low,
+                                            t.claim.high)
+        else:
+            claim = "checklist" if t.guide else "extra"
         rows.append((t.name, _env(t.baseline), _env(t.optimised), claim,
                      ", ".join(t.needs) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]
