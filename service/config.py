@@ -26,18 +26,28 @@ __all__ = ["EVENT_LOOPS", "JSON_LIBS", "LOG_LEVELS", "SERVICE_ENV_VARS", "Config
 _RATE_ALLOWED = "off, 0 or a positive number of requests per second"
 
 
-def _rate(var: str, raw: str) -> float:
-    """RATE_LIMIT_RPS: ``off``/``0`` disables the limiter, else a positive number."""
+def _off_or_number(var: str, raw: str, allowed: str) -> float:
+    """``off``/``0`` is 0.0, else a finite number >= 0; a bad value names ``allowed``."""
     value = raw.strip().lower()
     if value in FALSE:
         return 0.0
     try:
-        rps = float(value)
+        number = float(value)
     except ValueError:
-        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {_RATE_ALLOWED}") from None
-    if rps < 0 or math.isnan(rps) or math.isinf(rps):
-        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {_RATE_ALLOWED}")
-    return rps
+        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {allowed}") from None
+    if number < 0 or math.isnan(number) or math.isinf(number):
+        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {allowed}")
+    return number
+
+
+def _rate(var: str, raw: str) -> float:
+    """RATE_LIMIT_RPS: ``off``/``0`` disables the limiter, else a positive number."""
+    return _off_or_number(var, raw, _RATE_ALLOWED)
+
+
+def _amount(var: str, raw: str) -> float:
+    """A calibration amount (INJECT_*): a number >= 0; 0 or off = no injection."""
+    return _off_or_number(var, raw, "a number >= 0 (0 or off = no injection)")
 
 
 def _seconds(var: str, raw: str) -> float:
@@ -49,21 +59,6 @@ def _seconds(var: str, raw: str) -> float:
     if not value > 0 or math.isinf(value):
         raise ConfigError(f"{var}={raw!r} is not valid; allowed values: a number of seconds > 0")
     return value
-
-
-def _amount(var: str, raw: str) -> float:
-    """A calibration amount (INJECT_*): a finite number >= 0; 0 or off = no injection."""
-    value = raw.strip().lower()
-    if value in FALSE:
-        return 0.0
-    try:
-        amount = float(value)
-    except ValueError:
-        amount = -1.0
-    if not 0 <= amount < math.inf:
-        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: a number >= 0 "
-                          "(0 or off = no injection)")
-    return amount
 
 
 # field name -> (environment variable, parser)
