@@ -133,14 +133,12 @@ def _effects(rows: List[Dict[str, object]], variants: List[str],
             diffs = [float(by[(name, b)][metric]) - float(by[("baseline", b)][metric])  # type: ignore[arg-type]
                      for b in range(blocks)]
             mean, low, high = t_interval(diffs)
-            truth = None
-            if known is not None and METRIC_OF.get(known.metric) == metric.replace(
-                    "_ticks", ""):
-                truth = known.truth
+            mine = known is not None and METRIC_OF.get(known.metric) == metric.replace(
+                "_ticks", "")
             out.append({"variant": name, "metric": metric, "mean_diff": mean, "low": low,
-                        "high": high, "truth": truth,
-                        "inside": (None if truth is None or low is None or high is None
-                                   else low <= truth <= high)})
+                        "high": high, "truth": known.truth if mine and known else None,
+                        "tolerance": known.tolerance if mine and known else None,
+                        "inside": known.recovered(low, high) if mine and known else None})
     return out
 
 
@@ -169,9 +167,9 @@ def main(argv: Optional[List[str]] = None) -> int:
           % (args.rate, args.blocks, args.duration, args.warmup, wall, out_dir))
     for e in result["effects"]:  # type: ignore[attr-defined]
         ci = ("[%+.3f, %+.3f]" % (e["low"], e["high"])) if e["low"] is not None else "-"
-        print("%-16s %-26s diff %+8.3f  95%% %-20s truth %-6s %s"
+        print("%-16s %-26s diff %+8.3f  95%% %-20s truth %-9s %s"
               % (e["variant"], e["metric"], e["mean_diff"], ci,
-                 "-" if e["truth"] is None else "%g" % e["truth"],
+                 "-" if e["truth"] is None else "%g+-%g" % (e["truth"], e["tolerance"]),
                  "" if e["inside"] is None else ("inside" if e["inside"] else "OUTSIDE")))
     return 0
 

@@ -49,3 +49,12 @@ def test_effects_are_paired_block_differences() -> None:
     assert p50["low"] < 1.0 < p50["high"] and p50["inside"] is True
     assert eff["rss_mb"]["truth"] is None  # not this toggle's metric
     assert t_interval([1.0]) == (1.0, None, None)
+
+
+def test_recovered_allows_the_mechanisms_tolerance() -> None:
+    k = KnownEffect("p50_ms", 1.0, "ms", tolerance=0.25)
+    assert k.recovered(1.15, 1.4) is True  # meets [0.75, 1.25]
+    assert k.recovered(1.3, 1.6) is False
+    assert k.recovered(-0.2, 0.7) is False
+    assert k.recovered(None, 1.0) is None
+    assert KnownEffect("rss_peak_mb", 20.0, "MB").recovered(19.92, 19.95) is False
