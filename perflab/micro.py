@@ -243,6 +243,8 @@ def _master(args: argparse.Namespace) -> int:
     if args.json_out and os.path.exists(args.json_out):
         sys.stderr.write("perflab.micro: error: --json-out %s already exists\n" % args.json_out)
         return EXIT_USAGE
+    if args.json_out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json_out)), exist_ok=True)
     pypy = _is_pypy()
     settings = {
         "processes": args.processes or (4 if pypy else 5),

@@ -56,7 +56,7 @@ def _check_output(out: subprocess.CompletedProcess, json_out: Path, processes: i
 
 
 def test_cli_writes_pyperf_json_and_one_json_line(tmp_path: Path) -> None:
-    json_out = tmp_path / "classify.json"
+    json_out = tmp_path / "micro" / "classify.json"  # its folder is made
     data = _check_output(_micro([*TINY, "--json-out", str(json_out)]), json_out, 2, 2)
     assert data["implementation"] == "cpython" and data["intent_cache"] is None
     assert data["settings"]["clock"] == "cpu"
