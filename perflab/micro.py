@@ -38,6 +38,9 @@ EXIT_USAGE = 2
 CLOCKS: Dict[str, Callable[[], float]] = {"cpu": time.thread_time, "wall": time.perf_counter}
 
 
+# PyPy's JIT needs ~25,000 classified messages (~10 s here) before the rate levels off
+# (650/s in the first pass, ~9,000/s after): its default warm-up is that many messages
+PYPY_WARM_MESSAGES = 25000
 TOGGLES_KEY = "perflab_toggles"  # pyperf metadata: the engine toggles a worker ran with
 
 
@@ -85,11 +88,12 @@ def parser() -> argparse.ArgumentParser:
                              "timed with pyperf.")
     _workload_options(ap)
     ap.add_argument("--processes", type=_positive(int, 2), default=None,
-                    help="pyperf worker processes (default 5 on CPython, 4 on PyPy)")
+                    help="pyperf worker processes (default 5 on CPython, 2 on PyPy)")
     ap.add_argument("--values", type=_positive(int, 1), default=None,
                     help="values kept per process (default 2 on CPython, 3 on PyPy)")
     ap.add_argument("--warmups", type=_positive(int, 0), default=None,
-                    help="values discarded per process (default 1 on CPython, 3 on PyPy)")
+                    help="values discarded per process (default 1 on CPython; on PyPy "
+                         "enough passes for 25,000 messages: its JIT warms slowly)")
     ap.add_argument("--min-time", type=_positive(float, 0.001), default=0.1,
                     help="seconds a value lasts at least (pyperf calibrates the loops)")
     ap.add_argument("--json-out", default=None, metavar="PATH",
@@ -247,9 +251,10 @@ def _master(args: argparse.Namespace) -> int:
         os.makedirs(os.path.dirname(os.path.abspath(args.json_out)), exist_ok=True)
     pypy = _is_pypy()
     settings = {
-        "processes": args.processes or (4 if pypy else 5),
+        "processes": args.processes or (2 if pypy else 5),
         "values": args.values or (3 if pypy else 2),
-        "warmups": args.warmups if args.warmups is not None else (3 if pypy else 1),
+        "warmups": (args.warmups if args.warmups is not None else
+                    math.ceil(PYPY_WARM_MESSAGES / args.messages) if pypy else 1),
         "min_time": args.min_time,
         "warmup_messages": args.warmup,
         "seed": args.seed,
