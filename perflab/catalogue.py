@@ -22,7 +22,33 @@ METRICS = {
     "rss_peak_mb": "peak resident memory of the service",
     "order_p50_ms": "median latency of GET /api/orders/{id} (open loop)",
     "classify_rate": "messages/s through the intent classifier, in-process, one CPU",
+    "cpu_ms_per_request": "service CPU time per request at the reference rate "
+                          "(cpu_mean_pct x 10 / achieved rate)",
 }
+
+
+@dataclass(frozen=True)
+class KnownEffect:
+    """The true effect of a calibration toggle, to be recovered inside the measured interval.
+
+    ``kind="difference"``: metric(variant) - metric(reference) == ``truth`` (in ``unit``),
+    additive by construction (service/inject.py). The reference is the toggle's
+    ``reference`` variant (baseline). ``tolerance`` is how far the mechanism itself
+    may realise the amount off nominal (not measurement noise): the check is that the
+    measured interval meets [truth - tolerance, truth + tolerance].
+    """
+
+    metric: str  # a METRICS key
+    truth: float
+    unit: str
+    kind: str = "difference"
+    tolerance: float = 0.0
+
+    def recovered(self, low: Optional[float], high: Optional[float]) -> Optional[bool]:
+        """Whether an interval of the difference meets the truth; None without an interval."""
+        if low is None or high is None:
+            return None
+        return low <= self.truth + self.tolerance and high >= self.truth - self.tolerance
 
 
 @dataclass(frozen=True)
@@ -59,7 +85,18 @@ class Toggle:
     reference: str = "baseline"  # the variant a "+X" variant is compared with
     # other toggles' settings without which X does nothing; set in "+X" variants only
     requires: Mapping[str, str] = field(default_factory=dict)
+    # calibration toggles (not optimisations): the effect they inject, known exactly
+    known: Optional[KnownEffect] = None
 
+    @property
+    def calibration(self) -> bool:
+        return self.known is not None
+
+
+# The calibration amounts (one definition: the toggles' env values and truths use them)
+INJECT_LATENCY_MS = 1.0
+INJECT_CPU_MS = 0.5
+INJECT_RSS_MB = 20.0
 
 CATALOGUE: Tuple[Toggle, ...] = (
     Toggle("redis_cache", "Redis caching of retrieval results",
@@ -123,6 +160,26 @@ CATALOGUE: Tuple[Toggle, ...] = (
            guide=False, alternatives={"redis-py": {"REDIS_CLIENT": "redis-py"}},
            reference="+redis_client:redis-py",
            requires={"IR_CACHE_BACKEND": "redis", "CONCURRENCY_MODE": "async"}),
+    # --- calibration: known effects injected by service/inject.py (not in the guide) ---
+    Toggle("inject_latency", "Calibration: 1 ms awaited per request",
+           {"INJECT_LATENCY_MS": "0"}, {"INJECT_LATENCY_MS": str(INJECT_LATENCY_MS)},
+           None, (), "not in the guide: calibration; an asyncio.sleep per request adds "
+           "latency and no CPU", guide=False,
+           # asyncio's timer: epoll waits whole milliseconds, and waking takes ~0.1 ms;
+           # an idle loop's sleep(0.001) lasted 1.13 ms (median; 1.10-1.16 p10-p90)
+           known=KnownEffect("p50_ms", INJECT_LATENCY_MS, "ms", tolerance=0.25)),
+    Toggle("inject_cpu", "Calibration: 0.5 ms busy CPU per request",
+           {"INJECT_CPU_MS": "0"}, {"INJECT_CPU_MS": str(INJECT_CPU_MS)},
+           None, (), "not in the guide: calibration; about +20%% of the baseline's "
+           "~2.2-2.5 ms CPU per request (at 20/s: +%.1f percentage points of CPU)"
+           % (20 * INJECT_CPU_MS / 10), guide=False,
+           # the spin stops at the first thread_time() reading past the amount (~1 us late)
+           known=KnownEffect("cpu_ms_per_request", INJECT_CPU_MS, "ms", tolerance=0.01)),
+    Toggle("inject_rss", "Calibration: 20 MB held from start-up",
+           {"INJECT_RSS_MB": "0"}, {"INJECT_RSS_MB": str(INJECT_RSS_MB)},
+           None, (), "not in the guide: calibration; pages written at start-up and kept",
+           # page granularity and the allocator's own pages around the block
+           guide=False, known=KnownEffect("rss_peak_mb", INJECT_RSS_MB, "MB", tolerance=0.5)),
 )
 
 BY_NAME: Dict[str, Toggle] = {t.name: t for t in CATALOGUE}
@@ -139,8 +196,9 @@ def optimised_env(exclude: Tuple[str, ...] = ()) -> Dict[str, str]:
     """Every toggle on, except ``exclude`` (and those needing what a run may lack)."""
     env = baseline_env()
     for t in CATALOGUE:
-        if t.name in exclude or t.name in ("pypy", "instances"):
-            continue  # interpreter and scaling are variants of their own, not "all on"
+        if t.name in exclude or t.name in ("pypy", "instances") or t.calibration:
+            continue  # interpreter and scaling are variants of their own, not "all on";
+            # calibration toggles are costs, never part of "all on"
         env.update(t.optimised)
     return env
 
@@ -156,9 +214,13 @@ def format_catalogue() -> List[str]:
     """The catalogue as a text table (``perflab toggles``)."""
     rows = [("toggle", "baseline", "optimised", "guide's claim", "needs")]
     for t in CATALOGUE:
-        claim = ("%s (%s %.2f..%.2f)" % (t.claim.text, t.claim.metric, t.claim.low,
-                                         t.claim.high) if t.claim else
-                 ("checklist" if t.guide else "extra"))
+        if t.known is not None:
+            claim = "calibration (%s %+g %s)" % (t.known.metric, t.known.truth, t.known.unit)
+        elif t.claim is not None:
+            claim = "%s (%s %.2f..%.2f)" % (t.claim.text, t.claim.metric, t.claim.low,
+                                            t.claim.high)
+        else:
+            claim = "checklist" if t.guide else "extra"
         rows.append((t.name, _env(t.baseline), _env(t.optimised), claim,
                      ", ".join(t.needs) or "-"))
     widths = [max(len(r[i]) for r in rows) for i in range(5)]

@@ -85,8 +85,16 @@ def _optimised_values(t: Toggle, alt: str) -> Dict[str, str]:
 
 
 def single_variants(include_extras: bool = True) -> List[str]:
-    return ["+" + t.name for t in CATALOGUE if include_extras or t.guide]
+    """"+X" for every optimisation (calibration toggles: ``calibration_variants``)."""
+    return ["+" + t.name for t in CATALOGUE
+            if (include_extras or t.guide) and not t.calibration]
+
+
+def calibration_variants() -> List[str]:
+    """"+X" for every known-effect toggle (+inject_latency, +inject_cpu, +inject_rss)."""
+    return ["+" + t.name for t in CATALOGUE if t.calibration]
 
 
 def leave_one_out_variants() -> List[str]:
-    return ["optimised-" + t.name for t in CATALOGUE if t.name not in ("pypy", "instances")]
+    return ["optimised-" + t.name for t in CATALOGUE
+            if t.name not in ("pypy", "instances") and not t.calibration]

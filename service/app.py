@@ -18,6 +18,7 @@ from aiohttp import web
 
 from engine import Bot
 from service.config import ServiceConfig
+from service.inject import install as install_injections
 from service.jsonlib import get_codec
 from service.keys import BOT, CODEC, CONFIG, METRICS, RUNTIME, STARTED_AT
 from service.metrics import Metrics
@@ -40,6 +41,7 @@ def create_app(config: ServiceConfig) -> web.Application:
     app[RUNTIME] = describe_runtime()
     app.cleanup_ctx.append(engine_ctx)
     app.cleanup_ctx.append(loop_lag_ctx)
+    install_injections(app, config)  # calibration only; nothing when no INJECT_* is set
     setup_routes(app, codec)
     return app
 

@@ -26,18 +26,28 @@ __all__ = ["EVENT_LOOPS", "JSON_LIBS", "LOG_LEVELS", "SERVICE_ENV_VARS", "Config
 _RATE_ALLOWED = "off, 0 or a positive number of requests per second"
 
 
-def _rate(var: str, raw: str) -> float:
-    """RATE_LIMIT_RPS: ``off``/``0`` disables the limiter, else a positive number."""
+def _off_or_number(var: str, raw: str, allowed: str) -> float:
+    """``off``/``0`` is 0.0, else a finite number >= 0; a bad value names ``allowed``."""
     value = raw.strip().lower()
     if value in FALSE:
         return 0.0
     try:
-        rps = float(value)
+        number = float(value)
     except ValueError:
-        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {_RATE_ALLOWED}") from None
-    if rps < 0 or math.isnan(rps) or math.isinf(rps):
-        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {_RATE_ALLOWED}")
-    return rps
+        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {allowed}") from None
+    if number < 0 or math.isnan(number) or math.isinf(number):
+        raise ConfigError(f"{var}={raw!r} is not valid; allowed values: {allowed}")
+    return number
+
+
+def _rate(var: str, raw: str) -> float:
+    """RATE_LIMIT_RPS: ``off``/``0`` disables the limiter, else a positive number."""
+    return _off_or_number(var, raw, _RATE_ALLOWED)
+
+
+def _amount(var: str, raw: str) -> float:
+    """A calibration amount (INJECT_*): a number >= 0; 0 or off = no injection."""
+    return _off_or_number(var, raw, "a number >= 0 (0 or off = no injection)")
 
 
 def _seconds(var: str, raw: str) -> float:
@@ -65,6 +75,9 @@ _ENV: Dict[str, Tuple[str, Callable[[str, str], Any]]] = {
     "max_message_chars": ("MAX_MESSAGE_CHARS", integer(1)),
     "max_batch_messages": ("MAX_BATCH_MESSAGES", integer(1)),
     "loop_lag_interval": ("LOOP_LAG_INTERVAL", _seconds),
+    "inject_latency_ms": ("INJECT_LATENCY_MS", _amount),
+    "inject_cpu_ms": ("INJECT_CPU_MS", _amount),
+    "inject_rss_mb": ("INJECT_RSS_MB", _amount),
 }
 
 SERVICE_ENV_VARS: Tuple[str, ...] = tuple(var for var, _ in _ENV.values())
@@ -87,6 +100,12 @@ class ServiceConfig:
     max_message_chars: int = 2000  # MAX_MESSAGE_CHARS: longer messages get 400
     max_batch_messages: int = 50  # MAX_BATCH_MESSAGES: longer batches get 400
     loop_lag_interval: float = 0.1  # LOOP_LAG_INTERVAL seconds between lag probes
+    # known-effect calibration (service/inject.py; not in the guide): what the lab must
+    # recover. Per request, except internal paths: awaited sleep of INJECT_LATENCY_MS,
+    # busy thread CPU of INJECT_CPU_MS; INJECT_RSS_MB megabytes (10^6 B) held from start-up
+    inject_latency_ms: float = 0.0
+    inject_cpu_ms: float = 0.0
+    inject_rss_mb: float = 0.0
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> ServiceConfig:
@@ -98,6 +117,11 @@ class ServiceConfig:
             if raw is not None and raw.strip() != "":
                 values[name] = parse(var, raw)
         return cls(**values)
+
+    @property
+    def injecting(self) -> bool:
+        """Whether any known-effect injection is on (else service/inject.py installs nothing)."""
+        return self.inject_latency_ms > 0 or self.inject_cpu_ms > 0 or self.inject_rss_mb > 0
 
     @property
     def rate_limit_enabled(self) -> bool:

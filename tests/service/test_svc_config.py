@@ -75,3 +75,21 @@ def test_cli_prints_effective_toggles() -> None:
     assert proc.returncode == 0, proc.stderr
     assert "GZIP_ENABLED=True" in proc.stdout and "CONCURRENCY_MODE=async" in proc.stdout
     assert "EVENT_LOOP=asyncio" in proc.stdout
+
+
+@pytest.mark.parametrize("var", ["INJECT_LATENCY_MS", "INJECT_CPU_MS", "INJECT_RSS_MB"])
+@pytest.mark.parametrize("value", ["-1", "fast", "nan", "inf"])
+def test_bad_injection_amounts_name_the_variable(var: str, value: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        ServiceConfig.from_env({var: value})
+    assert var in str(info.value) and "a number >= 0" in str(info.value)
+
+
+def test_injections_are_off_by_default_and_read_once() -> None:
+    assert not ServiceConfig.from_env({}).injecting
+    cfg = ServiceConfig.from_env({"INJECT_LATENCY_MS": "1.5", "INJECT_CPU_MS": "off",
+                                  "INJECT_RSS_MB": "20"})
+    assert (cfg.inject_latency_ms, cfg.inject_cpu_ms, cfg.inject_rss_mb) == (1.5, 0.0, 20.0)
+    assert cfg.injecting
+    assert cfg.to_dict()["INJECT_LATENCY_MS"] == 1.5
+    assert ServiceConfig.from_env(cfg.to_env()) == cfg
