@@ -122,6 +122,8 @@ def row_from_result(base: Row, d: Dict[str, Any], window: Optional[Window]) -> R
         rss_peak_mb=window.rss_peak_mb if window else None,
         rss_mean_mb=window.rss_mean_mb if window else None,
         service_cpu_pct=window.cpu_mean_pct if window else None,
+        cpu_ms_per_request=(round(1000.0 * window.cpu_s / ok, 4)
+                            if window and window.cpu_s is not None and ok else None),
         generator_cpu_pct=round(float(d.get("cpu_percent", 0.0)), 1),
         generator_saturated=bool(d.get("generator_saturated", False)),
         saturation_reasons="; ".join(d.get("saturation_reasons", [])))

@@ -23,7 +23,7 @@ from typing import Any, Dict, Mapping, Tuple
 
 import tomllib
 
-from .variants import leave_one_out_variants, resolve, single_variants
+from .variants import calibration_variants, leave_one_out_variants, resolve, single_variants
 
 GUIDE_CLAIM_VARIANTS = ("+redis_cache", "+async", "+order_index", "+regex_precompile",
                         "+lazy_faq", "+pypy", "+instances")
@@ -76,6 +76,9 @@ class Plan:
     instrument_rates: Tuple[float, ...] = (1000.0, 5000.0, 15000.0)
     classify_messages: int = 2000  # in-process classifier speed; 0 = off
     classify_for: Tuple[str, ...] = ()  # variants whose classifier is timed; () = all
+    # perflab.micro runs pyperf's own worker processes: each worker is a process of its
+    # own, so one invocation already spans processes; run it in this many repeats
+    classify_repeats: int = 1
     # closed loop: Locust's shoppers (loadtests/locustfile.py) with think time; 0 = off
     locust_users: int = 0
     locust_duration_s: float = 10.0
@@ -147,25 +150,27 @@ class Plan:
 QUICK = Plan(
     name="quick",
     variants=("baseline", "+redis_cache", "+async", "+order_index", "+regex_precompile",
-              "+lazy_faq", "+pypy", "+instances", "optimised", "baseline@aa"),
+              "+lazy_faq", "+pypy", "+instances", "optimised", "baseline@aa",
+              "+inject_latency"),
     # 3 repeats (fresh processes), each 4 interleaved chat blocks of 0.8 s at 100/s for
     # the variants whose latency is judged, one for the others (their targets)
     rates=(100.0,), reference_rate=100.0, duration_s=0.8, warmup_s=0.5, repeats=3,
-    blocks=4, latency_for=("baseline", "baseline@aa", "+redis_cache", "optimised"),
+    blocks=4, latency_for=("baseline", "baseline@aa", "+redis_cache", "optimised",
+                           "+inject_latency"),
     orders_rate=100.0, orders_duration_s=0.5,
     orders_for=("baseline", "baseline@aa", "+order_index"),
     peak_for=("baseline", "baseline@aa", "+async", "+pypy", "+instances", "optimised"),
     peak_blocks=2, peak_duration_s=0.6,
     capacity=Capacity(enabled=False),
-    classify_messages=1500,
-    classify_for=("baseline", "baseline@aa", "+regex_precompile", "+pypy", "optimised"),
+    classify_messages=1000,
+    classify_for=("baseline", "baseline@aa", "+regex_precompile", "optimised"),
     profile_messages=0,
 )
 
 FULL = Plan(
     name="full",
     variants=("baseline", *single_variants(), "+redis_client:redis-py", "optimised",
-              *leave_one_out_variants(), "baseline@aa"),
+              *leave_one_out_variants(), "baseline@aa", *calibration_variants()),
     rates=(100.0,), reference_rate=100.0, duration_s=1.0, warmup_s=1.0, repeats=3,
     blocks=4, orders_rate=100.0, orders_duration_s=0.6,
     peak_for=("baseline", "baseline@aa", "+async", "+pypy", "+instances", "optimised",

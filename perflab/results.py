@@ -59,6 +59,7 @@ class Row:
     rss_peak_mb: Optional[float] = None
     rss_mean_mb: Optional[float] = None
     service_cpu_pct: Optional[float] = None  # % of one core, mean over the window
+    cpu_ms_per_request: Optional[float] = None  # service CPU per successful response
     generator_cpu_pct: Optional[float] = None
     generator_saturated: bool = False  # figure limited by the load generator
     saturation_reasons: str = ""

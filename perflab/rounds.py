@@ -94,7 +94,7 @@ def run_repeat(ctx: Context, repeat: int, variants: Sequence[Variant]) -> None:
                                ctx.plan.seed, ctx.peak_rates)
         _run_blocks(ctx, peak, live, label)
         ctx.meta.schedule.extend(b.to_dict() for b in [*latency, *peak])
-        if ctx.options.target is None:
+        if ctx.options.target is None and repeat <= ctx.plan.classify_repeats:
             for name, lv in live.items():
                 if not ctx.plan.wants_classify(name):
                     continue
@@ -209,8 +209,12 @@ def open_loop(ctx: Context, lv: Live, repeat: int, measurement: str, route: str,
         row = replace(row, status="failed", failure="generator exited with code %d" % code)
     else:
         data = json.loads(raw.read_text())
-        window = (lv.sampler.window(data["started_at"], data["started_at"] + data["elapsed_s"])
-                  if lv.sampler is not None else None)
+        end = data["started_at"] + data["elapsed_s"]
+        window = None
+        if lv.sampler is not None:
+            now = time.time()
+            lv.sampler.wait_past(now)
+            window = lv.sampler.window(data["started_at"], end, cpu_end=now)
         row = row_from_result(row, data, window)
     if measurement == "peak":
         row = peak_saturation(row)
@@ -342,7 +346,8 @@ def classify(ctx: Context, v: Variant, repeat: int) -> None:
     env = ctx.stack.service_env(ctx.base_env, v, "perflab:%s:micro:" % ctx.meta.run_id)
     out = ctx.run_dir / "micro" / ("%s.json" % child_name(v.name, repeat))
     out.parent.mkdir(exist_ok=True)
-    argv = [python, "-m", "perflab.micro", "--messages", str(ctx.plan.classify_messages)]
+    argv = [python, "-m", "perflab.micro", "--messages", str(ctx.plan.classify_messages),
+            "--json-out", str(out.with_suffix(".pyperf.json"))]
     started = time.time()
     lines: List[str] = []
     code = run_generator(ctx.stack.group, "micro-" + child_name(v.name, repeat), argv, env,
@@ -365,9 +370,13 @@ def classify(ctx: Context, v: Variant, repeat: int) -> None:
         return
     out.write_text(json.dumps(data, indent=1))
     base = replace(base, raw_file=str(out.relative_to(ctx.run_dir)))
-    values = data.get("values") or [data["classify_rate"]]
+    # one value per pyperf worker process, paired across variants by index: the same
+    # seeded messages in every worker
+    values = data.get("per_process_rate") or [data["classify_rate"]]
     for i, value in enumerate(values, 1):
-        ctx.add_row(replace(base, classify_rate=round(float(value), 1),
-                            requests=int(data.get("messages", 0)), block=i,
+        # "repeat" is the process: worker i of this invocation, the same i in every variant
+        ctx.add_row(replace(base, repeat=(repeat - 1) * len(values) + i,
+                            classify_rate=round(float(value), 1),
+                            requests=int(data.get("timed_messages") or data.get("messages", 0)),
                             duration_s=round(float(data.get("elapsed_s", 0.0)), 3)))
 

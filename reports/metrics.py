@@ -39,6 +39,8 @@ METRIC_SPECS: Dict[str, MetricSpec] = {s.name: s for s in (
     MetricSpec("capacity_rps", "capacity", "capacity_rps", False, "req/s"),
     MetricSpec("peak_rps", "peak", "throughput_rps", False, "req/s"),
     MetricSpec("rss_peak_mb", None, "rss_peak_mb", True, "MB", reduce="max"),
+    MetricSpec("cpu_ms_per_request", "fixed_rate", "cpu_ms_per_request", True, "ms",
+               at_reference=True),
     MetricSpec("order_p50_ms", "orders", "p50_ms", True, "ms"),
     MetricSpec("classify_rate", "classify", "classify_rate", False, "msg/s"),
 )}

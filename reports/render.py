@@ -12,6 +12,8 @@ import jinja2
 from perflab.catalogue import METRICS
 
 from .analysis import Analysis
+from .instrument import format_markdown as format_instrument_markdown
+from .instrument import instrument_view
 from .metrics import LOAD_MODEL_NOTE, METRIC_SPECS
 from .stats import Ratio
 from .targets import TargetResult, format_value
@@ -183,6 +185,7 @@ def view(a: Analysis) -> Dict[str, Any]:
                          "a cell for details."
                          % _g(run.reference_rate)),
         "claims": [_judged_row(j) for j in a.claims],
+        "instrument": instrument_view(a),
         "figures_note": figures_note(a),
         "noise": [_judged_row(j) for j in a.noise],
         "effects": [_judged_row(j) for j in a.effects],
@@ -264,6 +267,7 @@ def format_markdown(a: Analysis, plot_files: Sequence[str] = ()) -> str:
                      [[c["toggle"], c["claim"], c["comparison"], c["metric"],
                        c["load_model"], c["n"], c["ratio"], c["change"],
                        "**%s**" % c["verdict"], c["note"]] for c in v["claims"]])
+    out += ["", *format_instrument_markdown(a)]
     if plot_files:
         out += ["", "## Plots", ""]
         out += ["![%s](%s)" % (PLOT_TITLES.get(_stem(p), _stem(p)), p) for p in plot_files]
