@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from perflab.calibrate import _effects, t_interval
 from perflab.catalogue import CATALOGUE, METRICS, KnownEffect, optimised_env, toggle
 from perflab.variants import (
     calibration_variants,
@@ -34,21 +33,6 @@ def test_calibration_is_never_optimised() -> None:
     assert not set(calibration_variants()) & set(single_variants())
     assert not any("inject" in v for v in leave_one_out_variants())
     assert sum(t.calibration for t in CATALOGUE) == 3
-
-
-def test_effects_are_paired_block_differences() -> None:
-    rows = []
-    for b, (base, lat) in enumerate([(3.0, 4.1), (3.2, 4.1), (2.9, 4.0)]):
-        for variant, p50 in (("baseline", base), ("+inject_latency", lat)):
-            rows.append({"variant": variant, "block": b, "p50_ms": p50,
-                         "cpu_ms_per_request": 2.0, "cpu_ms_per_request_ticks": 2.0,
-                         "rss_mb": 100.0})
-    eff = {e["metric"]: e for e in _effects(rows, ["baseline", "+inject_latency"], 3)}
-    p50 = eff["p50_ms"]
-    assert p50["truth"] == 1.0 and abs(p50["mean_diff"] - 1.0333) < 1e-3
-    assert p50["low"] < 1.0 < p50["high"] and p50["inside"] is True
-    assert eff["rss_mb"]["truth"] is None  # not this toggle's metric
-    assert t_interval([1.0]) == (1.0, None, None)
 
 
 def test_recovered_allows_the_mechanisms_tolerance() -> None:
