@@ -99,7 +99,7 @@ class Engine:
         if route.is_chat or route.is_templated:
             workload = Workload(
                 seed=cfg["seed"], zipf_s=cfg["zipf_s"],
-                order_ids=cached_order_ids(cfg["data_seed"]),
+                order_ids=cached_order_ids(cfg["data_seed"], cfg.get("orders_count")),
                 session_prefix=cfg.get("session_prefix") or f"ol{cfg['seed']}-")
         feed = Feed(url_host=header, route=route, arrival=cfg["arrival"], rate=cfg["rate"],
                     seed=cfg["seed"], end=cfg["warmup"] + cfg["duration"], share=plan.share,
@@ -273,6 +273,7 @@ class Engine:
             "cpu_system_s": max(0.0, self.cpu1[1] - self.cpu0[1]),
             "cpu_wall_s": max(1e-9, self.wall1 - self.wall0),
             "last_dispatch_rel": (st.last_dispatch - ms) if st.sent else None,
+            "last_ok_rel": (st.last_ok - ms) if st.ok else None,
             "stop_rel": (self.stop_at - ms) if self.stop_at is not None else None,
             "cap_offset": feed.cap_offset,
             "interrupted": self.stopping,

@@ -83,9 +83,9 @@ def arrival_offsets(arrival: str, rate: float, seed: int) -> Iterator[np.ndarray
 
 
 @functools.lru_cache(maxsize=8)
-def cached_order_ids(data_seed: int) -> Tuple[str, ...]:
-    """The service's order numbers for DATA_SEED (regenerated once per process)."""
-    return tuple(load_order_ids(data_seed))
+def cached_order_ids(data_seed: int, orders_count: Optional[int] = None) -> Tuple[str, ...]:
+    """The service's order numbers for DATA_SEED and ORDERS_COUNT (once per process)."""
+    return tuple(load_order_ids(data_seed, orders_count))
 
 
 class Feed:

@@ -63,6 +63,7 @@ class Stats:
         self.errors: Dict[str, int] = {}
         self.in_flight = self.max_in_flight = 0
         self.last_dispatch = 0.0
+        self.last_ok = 0.0  # when the last measured successful response arrived
         self.tick: List[float] = []  # ok latencies (s) since the last progress tick
         self.status_kinds: Dict[int, str] = {}
 
@@ -247,6 +248,8 @@ class Pool:
             if intended >= st.measure_start:
                 st.completed += 1
                 st.ok += 1
+                if end > st.last_ok:
+                    st.last_ok = end
                 st.lat.record(end - intended)
                 st.svc.record(end - conn.written)
         else:

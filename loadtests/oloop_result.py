@@ -74,6 +74,7 @@ class OpenLoopConfig:
     allow_remote: bool = False
     zipf_s: float = 1.1
     data_seed: int = 42  # DATA_SEED of the service, to reference existing order ids
+    orders_count: Optional[int] = None  # the service's ORDERS_COUNT (None: the default)
     lag_threshold_ms: float = 10.0  # generator lag p99 above this: saturated
     cpu_threshold_pct: float = 90.0  # a process's CPU (% of one core) at or above: saturated
     min_rate_ratio: float = 0.95  # achieved/scheduled below this: saturated
@@ -203,6 +204,14 @@ class OpenLoopResult:
     timeline: Tuple[Dict[str, Any], ...] = ()  # progress events, one a second
     meta: Dict[str, Any] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
+    # window start to the last successful response: the served rate of an overload is
+    # ok / ok_span_s (its backlog is answered after the schedule ends)
+    ok_span_s: Optional[float] = None
+
+    @property
+    def served_rate(self) -> float:
+        """Successful responses per second from the window's start to the last one."""
+        return self.counts.ok / self.ok_span_s if self.ok_span_s else 0.0
 
     @property
     def no_successful_responses(self) -> bool:
@@ -215,6 +224,7 @@ class OpenLoopResult:
             "started_at": self.started_at, "elapsed_s": self.elapsed_s,
             "target_rate": self.target_rate, "scheduled_rate": self.scheduled_rate,
             "achieved_rate": self.achieved_rate, "throughput": self.throughput,
+            "ok_span_s": self.ok_span_s, "served_rate": self.served_rate,
             "counts": self.counts.to_dict(),
             "no_successful_responses": self.no_successful_responses,
         }
@@ -252,7 +262,8 @@ class OpenLoopResult:
             saturation_reasons=tuple(d.get("saturation_reasons", ())),
             block=d.get("block"), warnings=tuple(d.get("warnings", ())),
             timeline=tuple(dict(t) for t in d.get("timeline", ())),
-            meta=dict(d.get("meta", {})), schema_version=version)
+            meta=dict(d.get("meta", {})), schema_version=version,
+            ok_span_s=d.get("ok_span_s"))
 
 
 def saturation_reasons(scheduled_rate: float, achieved_rate: float,
@@ -303,6 +314,8 @@ def build_result(cfg: OpenLoopConfig, parts: Sequence[Optional[Mapping[str, Any]
     elapsed = max(0.0, elapsed)
     lasts = [p["last_dispatch_rel"] for p in got if p["last_dispatch_rel"] is not None]
     span = max([elapsed, *lasts]) if counts.sent else elapsed
+    oks = [p["last_ok_rel"] for p in got if p.get("last_ok_rel") is not None]
+    ok_span = max(oks) if oks else None
     scheduled = counts.sent / elapsed if elapsed > 0 else 0.0
     achieved = counts.sent / span if span > 0 else 0.0
     cpu_each = [100.0 * (p["cpu_user_s"] + p["cpu_system_s"]) / p["cpu_wall_s"] for p in got]
@@ -350,7 +363,7 @@ def build_result(cfg: OpenLoopConfig, parts: Sequence[Optional[Mapping[str, Any]
         cpu_system_s=sum(p["cpu_system_s"] for p in got),
         max_in_flight=sum(p["max_in_flight"] for p in got), processes=len(parts),
         generator_saturated=bool(reasons), saturation_reasons=tuple(reasons), block=block,
-        warnings=tuple(warnings), timeline=tuple(timeline), meta=m)
+        warnings=tuple(warnings), timeline=tuple(timeline), meta=m, ok_span_s=ok_span)
 
 
 def merge_results(results: Sequence[OpenLoopResult]) -> OpenLoopResult:
@@ -401,7 +414,8 @@ def merge_results(results: Sequence[OpenLoopResult]) -> OpenLoopResult:
         processes=max(r.processes for r in results),
         generator_saturated=any(r.generator_saturated for r in results),
         saturation_reasons=tuple(reasons), warnings=tuple(warnings),
-        timeline=(), meta=dict(results[0].meta, merged_parts=len(results)))
+        timeline=(), meta=dict(results[0].meta, merged_parts=len(results)),
+        ok_span_s=sum(r.ok_span_s for r in results if r.ok_span_s is not None) or None)
 
 
 def _ms(x: Optional[float]) -> str:

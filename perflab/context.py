@@ -74,6 +74,14 @@ class Context:
     def data_seed(self) -> str:
         return self.base_env.get("DATA_SEED", "42")
 
+    @property
+    def gen_flags(self) -> List[str]:
+        """The flags every generator call of this run shares (data set, events, remote)."""
+        from .measure import generator_flags
+
+        return generator_flags(self.data_seed, self.base_env.get("ORDERS_COUNT"),
+                               self.options.allow_remote)
+
     def fail(self, variant: str, repeat: int, kind: str, text: str) -> None:
         """Record a failure in run.json and say it once on the console."""
         import time

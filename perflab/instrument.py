@@ -38,7 +38,7 @@ def measure_instrument(ctx: Context) -> Dict[str, Any]:
             ctx.display.phase("instrument: generator vs trivial server at %g/s" % rate)
             raw = ctx.run_dir / "histograms" / ("instrument-%g.json" % rate)
             argv = openloop_argv(url, "POST /api/chat", rate, 1.0, 0.3, "constant",
-                                 ctx.plan.seed, ctx.data_seed, raw)
+                                 ctx.plan.seed, raw, ctx.gen_flags)
             run_generator(ctx.stack.group, "gen-instrument-%g" % rate, argv, ctx.base_env,
                           ctx.pinning.generator, 30.0, register=ctx.set_generator)
             if not raw.exists():

@@ -22,8 +22,6 @@ from .procs import Child, ProcessGroup
 from .results import Row
 from .sampler import Window
 
-GENERATOR_CPU_LIMIT = 90.0  # % of one core: above it a failed probe is the generator's
-
 
 def parse_event(line: str) -> Optional[Dict[str, Any]]:
     """One JSON-lines event from a child, or None for anything else."""
@@ -37,21 +35,34 @@ def parse_event(line: str) -> Optional[Dict[str, Any]]:
     return d if isinstance(d, dict) and "event" in d else None
 
 
-def openloop_argv(url: str, route: str, rate: float, duration: float, warmup: float,
-                  arrival: str, seed: int, data_seed: str, out: Path,
-                  allow_remote: bool = False) -> List[str]:
-    argv = [sys.executable, "-m", "loadtests.openloop", "--url", url, "--rate", "%g" % rate,
-            "--duration", "%g" % duration, "--warmup", "%g" % warmup, "--arrival", arrival,
-            "--seed", str(seed), "--route", route, "--data-seed", data_seed,
-            "--json", str(out), "--quiet"]
+def generator_flags(data_seed: str, orders_count: Optional[str],
+                    allow_remote: bool = False) -> List[str]:
+    """The flags every generator call of a run shares."""
+    flags = ["--data-seed", data_seed, "--events", "jsonl"]
+    if orders_count:
+        flags += ["--orders-count", orders_count]
     if allow_remote:
-        argv.append("--allow-remote")
-    return argv
+        flags.append("--allow-remote")
+    return flags
+
+
+def openloop_argv(url: str, route: str, rate: float, duration: float, warmup: float,
+                  arrival: str, seed: int, out: Path, flags: Sequence[str]) -> List[str]:
+    """One open-loop run (``python -m loadtests.openloop``) writing its result to ``out``."""
+    return [sys.executable, "-m", "loadtests.openloop", "--url", url, "--rate", "%g" % rate,
+            "--duration", "%g" % duration, "--warmup", "%g" % warmup, "--arrival", arrival,
+            "--seed", str(seed), "--route", route, "--json", str(out), *flags]
+
+
+def blocks_argv(spec: Path, out_dir: Path, flags: Sequence[str]) -> List[str]:
+    """Many blocks in one generator process (pools kept open, drained between blocks)."""
+    return [sys.executable, "-m", "loadtests.openloop", "--blocks", str(spec), "--out",
+            str(out_dir), *flags]
 
 
 def run_generator(group: ProcessGroup, name: str, argv: Sequence[str], env: Dict[str, str],
                   cpus: Sequence[int], limit_s: float,
-                  on_line: Callable[[str], None] = lambda s: None,
+                  on_line: Callable[[str], Any] = lambda s: None,
                   register: Callable[[Optional[Child]], None] = lambda c: None) -> int:
     """Run one generator child to its end (bounded by ``limit_s``); its exit code.
 
@@ -136,10 +147,13 @@ def block_row(run_id: str, b: Block, interpreter: str, instances: int) -> Row:
                started_at=time.time(), block=b.block)
 
 
-def peak_saturation(row: Row) -> Row:
-    """An overload block lags its schedule by design (the service is the bottleneck):
-    only the generator's own CPU makes its throughput the generator's."""
-    maxed = (row.generator_cpu_pct or 0.0) >= GENERATOR_CPU_LIMIT
-    return replace(row, generator_saturated=maxed,
-                   saturation_reasons=("generator CPU %.0f%%" % (row.generator_cpu_pct or 0)
-                                       if maxed else ""))
+def peak_row(row: Row, d: Dict[str, Any], ceiling: Optional[float]) -> Row:
+    """An overload block's served rate: successful responses from the window's start to
+    the last one (its backlog is answered after the schedule ends). Offered above the
+    generator's measured ceiling, the figure is the generator's, not the service's."""
+    row = replace(row, throughput_rps=round(float(d.get("served_rate") or 0.0), 3))
+    if ceiling is not None and row.target_rate > ceiling:
+        row = replace(row, generator_saturated=True, saturation_reasons="; ".join(filter(None, [
+            row.saturation_reasons, "offered %g/s is above the generator's ceiling %g/s "
+            "measured in this run" % (row.target_rate, ceiling)])))
+    return row

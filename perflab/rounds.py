@@ -22,15 +22,18 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, replace
-from typing import Dict, List, Optional, Sequence
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
 
 from .capacity import Probe, search_capacity
 from .context import Context
 from .design import CHAT_ROUTE, Block, KindSpec, schedule_repeat
 from .measure import (
+    block_row,
+    blocks_argv,
     openloop_argv,
     parse_event,
-    peak_saturation,
+    peak_row,
     row_from_result,
     run_generator,
 )
@@ -42,7 +45,7 @@ from .stack import READY_TIMEOUT_S, child_name
 from .variants import Variant
 
 START_S = 2.0  # planned seconds to start a repeat's services (PyPy: more)
-BLOCK_OVERHEAD_S = 0.6  # planned cost of one generator call besides its duration
+BLOCK_OVERHEAD_S = 0.15  # planned cost of one block besides its duration (blocks mode)
 
 
 @dataclass
@@ -186,44 +189,49 @@ def open_loop(ctx: Context, lv: Live, repeat: int, measurement: str, route: str,
     name = "%s-%s-%g%s%s" % (child_name(v.name, repeat), measurement, rate,
                              "-b%d" % block if block else "", tag)
     raw = ctx.run_dir / "histograms" / (name + ".json")
-    argv = openloop_argv(lv.url, route, rate, duration, warmup, ctx.plan.arrival, seed,
-                         ctx.data_seed, raw, ctx.options.allow_remote)
+    argv = openloop_argv(lv.url, route, rate, duration, warmup, ctx.plan.arrival, seed, raw,
+                         ctx.gen_flags)
     base = Row(ctx.meta.run_id, v.name, repeat, measurement, "open", route, "ok",
                target_rate=rate, interpreter=v.interpreter,
                instances=ctx.options.instances or v.instances, started_at=time.time(),
                raw_file=str(raw.relative_to(ctx.run_dir)), block=block)
 
-    def on_line(line: str) -> None:
-        ev = parse_event(line)
-        if ev is not None and ev.get("event") == "progress":
-            ctx.display.live_line("sent %s, %.0f/s, p95 %s ms" % (
-                ev.get("sent"), float(ev.get("rate") or 0), ev.get("p95_ms") or "-"))
-
     code = run_generator(ctx.stack.group, "gen-" + name, argv, ctx.base_env,
-                         ctx.pinning.generator, warmup + duration + 30.0, on_line,
-                         ctx.set_generator)
-    row = replace(base, ended_at=time.time())
-    if not lv.alive():
-        row = replace(row, status="failed", failure=death(lv.child))
-    elif not raw.exists():
-        row = replace(row, status="failed", failure="generator exited with code %d" % code)
-    else:
-        data = json.loads(raw.read_text())
-        end = data["started_at"] + data["elapsed_s"]
-        window = None
-        if lv.sampler is not None:
-            now = time.time()
-            lv.sampler.wait_past(now)
-            window = lv.sampler.window(data["started_at"], end, cpu_end=now)
-        row = row_from_result(row, data, window)
-    if measurement == "peak":
-        row = peak_saturation(row)
-        if ctx.instrument_ceiling is not None and rate > ctx.instrument_ceiling:
-            row = replace(row, generator_saturated=True, saturation_reasons=(
-                "offered %g/s is above the generator's ceiling %g/s measured in this run"
-                % (rate, ctx.instrument_ceiling)))
+                         ctx.pinning.generator, warmup + duration + 30.0,
+                         lambda line: _progress(ctx, line), ctx.set_generator)
+    data = json.loads(raw.read_text()) if raw.exists() else None
+    row = _row(ctx, lv, replace(base, ended_at=time.time()), data,
+               "generator exited with code %d" % code)
     if write:
         ctx.add_row(row)
+    return row
+
+
+def _progress(ctx: Context, line: str) -> Optional[Dict[str, Any]]:
+    """Show a generator's progress event live; return any event."""
+    ev = parse_event(line)
+    if ev is not None and ev.get("event") == "progress":
+        ctx.display.live_line("sent %s, %.0f/s, p95 %s ms" % (
+            ev.get("sent"), float(ev.get("rate") or 0), ev.get("p95_ms") or "-"))
+    return ev
+
+
+def _row(ctx: Context, lv: Live, base: Row, data: Optional[Dict[str, Any]],
+         missing: str) -> Row:
+    """The Row of one finished generator result (``data``; None when it wrote none)."""
+    if not lv.alive():
+        return replace(base, status="failed", failure=death(lv.child))
+    if data is None:
+        return replace(base, status="failed", failure=missing)
+    end = data["started_at"] + data["elapsed_s"]
+    window = None
+    if lv.sampler is not None:
+        now = time.time()
+        lv.sampler.wait_past(now)
+        window = lv.sampler.window(data["started_at"], end, cpu_end=now)
+    row = row_from_result(base, data, window)
+    if base.measurement in ("peak", "pilot"):
+        row = peak_row(row, data, ctx.instrument_ceiling)
     return row
 
 
@@ -247,7 +255,6 @@ def _pilots(ctx: Context, live: Dict[str, Live], label: str) -> None:
         ctx.display.phase("%s: peak pilot %s" % (label, name))
         row = open_loop(ctx, lv, 1, "pilot", CHAT_ROUTE, plan.peak_probe_rate,
                         plan.peak_probe_s, 0.0, plan.seed, write=False)
-        drain(lv.url)
         if row.status == "ok" and row.throughput_rps > 0:
             ctx.peak_rates[name] = round(plan.peak_overload * row.throughput_rps, 1)
         else:
@@ -275,9 +282,8 @@ def _capacities(ctx: Context, live: Dict[str, Live], label: str) -> None:
             drain(lv.url)
             ok = (row.status == "ok" and row.p95_ms is not None and row.p95_ms <= cap.p95_ms
                   and row.error_rate <= cap.max_error_rate)
-            maxed = (row.generator_cpu_pct or 0.0) >= 90.0
             return Probe(rate, ok, row.achieved_rate, row.throughput_rps, row.p95_ms,
-                         row.error_rate, generator_limited=maxed and not ok,
+                         row.error_rate, generator_limited=row.generator_saturated and not ok,
                          service_cpu_pct=row.service_cpu_pct,
                          generator_cpu_pct=row.generator_cpu_pct)
 
@@ -323,20 +329,59 @@ def drain(url: str, timeout: float = 10.0) -> None:
 # ------------------------------------------------------------------ the blocks
 def _run_blocks(ctx: Context, blocks: Sequence[Block], live: Dict[str, Live],
                 label: str) -> None:
-    total = len(blocks)
-    for i, b in enumerate(blocks, 1):
-        lv = live.get(b.variant)
-        if lv is None or not lv.alive():
-            continue
-        ctx.display.phase("%s: block %d/%d %s %s %g/s" % (label, i, total, b.variant, b.kind,
-                                                         b.rate))
-        row = open_loop(ctx, lv, b.repeat, b.measurement, b.route, b.rate, b.duration_s,
-                        b.warmup_s, b.seed, block=b.block)
-        if b.kind == "peak":
-            drain(lv.url)
+    """Every block in one generator process (``--blocks``): its pools stay open and it
+    drains between blocks; each block's row is written as its ``block_done`` arrives."""
+    blocks = [b for b in blocks if b.variant in live and live[b.variant].alive()]
+    if not blocks:
+        return
+    out = ctx.run_dir / "histograms"
+    spec = ctx.run_dir / "blocks" / ("%s-r%d.json" % (blocks[0].kind, blocks[0].repeat))
+    spec.parent.mkdir(exist_ok=True)
+    by_id = {b.id: b for b in blocks}
+    spec.write_text(json.dumps({"blocks": [
+        {"id": b.id, "url": live[b.variant].url, "route": b.route, "rate": b.rate,
+         "duration": b.duration_s, "warmup": b.warmup_s, "arrival": ctx.plan.arrival,
+         "seed": b.seed} for b in blocks]}, indent=1))
+    done: set = set()
+    started = {"t": time.time()}
+
+    def on_line(line: str) -> None:
+        ev = _progress(ctx, line)
+        if ev is None:
+            return
+        if ev.get("event") == "progress" and ev.get("block") in by_id:
+            b = by_id[ev["block"]]
+            ctx.display.phase("%s: %s %s %g/s (block %d of %d)" % (
+                label, b.variant, b.kind, b.rate, len(done) + 1, len(blocks)))
+        if ev.get("event") != "block_done" or ev.get("id") not in by_id:
+            return
+        b = by_id[ev["id"]]
+        done.add(b.id)
+        raw = Path(ev["file"]) if ev.get("file") else out / (b.id + ".json")
+        data = json.loads(raw.read_text()) if raw.exists() else None
+        base = replace(block_row(ctx.meta.run_id, b, live[b.variant].variant.interpreter,
+                                 ctx.options.instances or live[b.variant].variant.instances),
+                       started_at=started["t"], ended_at=time.time(),
+                       raw_file=str(raw.relative_to(ctx.run_dir)) if raw.exists() else "")
+        started["t"] = time.time()
+        row = _row(ctx, live[b.variant], base, data, "no result for block %s" % b.id)
+        ctx.add_row(row)
         ctx.display.advance(b.duration_s + b.warmup_s + BLOCK_OVERHEAD_S)
-        if row.status == "failed" and not lv.alive():
+        if row.status == "failed" and not live[b.variant].alive():
             ctx.fail(b.variant, b.repeat, "service", row.failure)
+
+    limit = sum(b.duration_s + b.warmup_s + 3.0 for b in blocks) + 30.0
+    code = run_generator(ctx.stack.group, "gen-%s-r%d" % (blocks[0].kind, blocks[0].repeat),
+                         blocks_argv(spec, out, ctx.gen_flags), ctx.base_env,
+                         ctx.pinning.generator, limit, on_line, ctx.set_generator)
+    for b in blocks:  # blocks the generator never finished: failed, never silently absent
+        if b.id not in done:
+            lv = live[b.variant]
+            ctx.add_row(replace(block_row(ctx.meta.run_id, b, lv.variant.interpreter,
+                                          ctx.options.instances or lv.variant.instances),
+                                status="failed", ended_at=time.time(),
+                                failure=death(lv.child) if not lv.alive() else
+                                "the generator ended (code %d) before this block" % code))
 
 
 # ------------------------------------------------------------------ classifier speed
