@@ -47,6 +47,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def port_problem(host: str, port: int) -> Optional[str]:
+    """Why a server could not listen on ``host:port`` (in use, not allowed), or None.
+
+    Binds the way aiohttp does (SO_REUSEADDR), so a port in TIME_WAIT counts as free."""
+    import errno
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "%s:%d is already in use by another process" % (host, port)
+            if exc.errno == errno.EACCES:
+                return "not allowed to listen on %s:%d (ports below 1024 need privileges)" % (
+                    host, port)
+            return "cannot listen on %s:%d: %s" % (host, port, exc.strerror or exc)
+    return None
+
+
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -183,3 +204,25 @@ def get_json(url: str, timeout: float = 5.0) -> Dict[str, object]:
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         data = json.loads(resp.read())
     return data if isinstance(data, dict) else {"value": data}
+
+
+def target_problem(url: str, timeout: float = 5.0) -> Optional[str]:
+    """Why an external target is not ready to be measured, or None when GET /healthz
+    answers 200 within ``timeout`` (retried: a deployment may still be starting)."""
+    health = url.rstrip("/") + "/healthz"
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while True:
+        try:
+            with urllib.request.urlopen(health, timeout=min(2.0, timeout)) as resp:
+                if resp.status == 200:
+                    return None
+                last = "GET %s answered HTTP %d" % (health, resp.status)
+        except urllib.error.HTTPError as exc:
+            last = "GET %s answered HTTP %d" % (health, exc.code)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            last = "GET %s: %s" % (health, reason)
+        if time.monotonic() >= deadline:
+            return "%s (for %.0f s)" % (last, timeout)
+        time.sleep(0.25)

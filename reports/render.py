@@ -62,8 +62,9 @@ def plan_line(a: Analysis) -> str:
     if p.get("warmup_s") is not None:
         parts.append("warm-up %ss" % _g(p["warmup_s"]))
     parts.append("seed %s" % a.run.meta.seed)
-    parts.append("complete" if a.run.meta.complete else
-                 ("interrupted" if a.run.meta.interrupted else "incomplete"))
+    state = a.run.state
+    parts.append(state.kind if state.kind != "incomplete" or not state.failed_rows
+                 else "incomplete with failures")
     return ", ".join(parts)
 
 
