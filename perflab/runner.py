@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from . import __version__
 from .catalogue import CATALOGUE
 from .machine import (
     ROOT,
@@ -37,7 +38,15 @@ from .machine import (
 )
 from .plan import Plan
 from .procs import Child, ProcessGroup, StartupError, free_port, get_json, wait_http
-from .results import ROW_COLUMNS, SAMPLE_COLUMNS, CsvAppender, Row, RunMeta, Sample
+from .results import (
+    ROW_COLUMNS,
+    SAMPLE_COLUMNS,
+    CsvAppender,
+    Row,
+    RunMeta,
+    Sample,
+    measurement_mechanism,
+)
 from .sampler import Sampler
 from .variants import Variant, resolve
 
@@ -150,7 +159,9 @@ def run_plan(plan: Plan, options: Options) -> Path:
     (run_dir / "histograms").mkdir(parents=True)
     (run_dir / "logs").mkdir()
     meta = RunMeta(run_id=run_dir.name, started_at=time.time(), plan=plan.to_dict(),
-                   seed=plan.seed, machine=machine_info(), target=options.target)
+                   seed=plan.seed, machine=machine_info(), target=options.target,
+                   tool_version=__version__,
+                   mechanism=measurement_mechanism(options.target, options.instances))
     meta.claims = {t.name: {"metric": t.claim.metric, "low": t.claim.low,
                             "high": t.claim.high, "text": t.claim.text,
                             "lower_is_better": t.claim.lower_is_better}
