@@ -235,11 +235,13 @@ def _mean(v: List[float]) -> float:
     return sum(v) / len(v)
 
 
-def measure(run: RunData, variant: str, t: Target) -> Tuple[Optional[float], int, str, str]:
-    """(value, repeats, load model, reason) of a target's metric for one variant."""
+def measure(run: RunData, variant: str, t: Target, include_limited: bool = False
+            ) -> Tuple[Optional[float], int, str, str]:
+    """(value, repeats, load model, reason) of a target's metric for one variant;
+    ``include_limited`` also takes generator-limited rows (lower bounds of a rate)."""
     rows = _rows_for(run, variant, t)
-    if t.metric == "rss_mb":  # memory is the service's own even when the generator lagged
-        good = [r for r in rows if r.status == "ok"]
+    if t.metric == "rss_mb" or include_limited:  # memory is the service's own even when
+        good = [r for r in rows if r.status == "ok"]  # the generator lagged
     else:
         good = [r for r in rows if usable(r)]
     models = "+".join(dict.fromkeys(r.load_model for r in good))
@@ -290,6 +292,13 @@ def measure(run: RunData, variant: str, t: Target) -> Tuple[Optional[float], int
 
 
 NOT_PLANNED = "not in the plan for this variant"
+LOWER_BOUND_PASS = "a lower bound (generator-limited) already meets the target"
+
+
+def _rate_floor(t: Target) -> bool:
+    """An "at least this rate" target, which a lower bound can settle."""
+    return t.op in (">", ">=") and (t.metric.startswith("sustained")
+                                    or t.metric.startswith("peak"))
 
 
 def _has(run: RunData, measurement: str) -> bool:
@@ -344,10 +353,24 @@ def evaluate(run: RunData, variant: str, targets: Sequence[Target]) -> List[Targ
         value, n, model, reason = measure(run, variant, t)
         if value is None and reason == "no data" and not planned(run, variant, t):
             out.append(TargetResult(variant, t, NA, None, 0, model, NOT_PLANNED))
+        elif value is None and reason == "generator-limited" and _rate_floor(t):
+            # a rate the generator could not push past is a lower bound: enough to pass
+            # an "at least" target, never to fail one
+            low, n, model, _ = measure(run, variant, t, include_limited=True)
+            if low is not None and t.passes(low):
+                out.append(TargetResult(variant, t, PASS, low, n, model, LOWER_BOUND_PASS))
+            else:
+                out.append(TargetResult(variant, t, LIMITED, None, 0, model, reason))
         elif value is None:
             status = {"generator-limited": LIMITED, "failed": FAILED,
                       "interrupted": FAILED}.get(reason, NA)
             out.append(TargetResult(variant, t, status, None, 0, model, reason))
+        elif (not t.passes(value) and t.metric.startswith("sustained")
+              and any(r.capacity_bound == "lower" for r in _rows_for(run, variant, t)
+                      if r.status == "ok")):
+            out.append(TargetResult(variant, t, LIMITED, value, n, model,
+                                    "the capacity search found only a lower bound: the "
+                                    "capacity may be higher"))
         elif (not t.passes(value) and t.metric.startswith("peak")
               and any(r.generator_saturated for r in _rows_for(run, variant, t))):
             out.append(TargetResult(variant, t, LIMITED, value, n, model,

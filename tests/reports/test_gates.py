@@ -199,3 +199,17 @@ def test_cli_check_help_documents_the_codes(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert " 99  a target was missed" in out and "  3  the run cannot pass" in out
     assert "--allow-incomplete" in out
+
+
+def test_a_generator_limited_capacity_settles_only_at_least_targets(clean: Path,
+                                                                     tmp_path: Path) -> None:
+    _rewrite_rows(clean, lambda rows: [
+        replace(r, generator_saturated=True) if r.measurement == "capacity" else r
+        for r in rows])
+    low, high = tmp_path / "low.toml", tmp_path / "high.toml"
+    low.write_text('[[target]]\nexpr = "sustained_rps >= 10"\n')
+    high.write_text('[[target]]\nexpr = "sustained_rps >= 10000"\n')
+    lines, code = check_command(clean, "baseline", low)
+    assert code == exitcodes.OK and "lower bound (generator-limited)" in lines[2], lines
+    lines, code = check_command(clean, "baseline", high)
+    assert code == exitcodes.UNJUDGEABLE and "LIMITED" in lines[2], lines
