@@ -22,9 +22,10 @@ def format_check(results: Sequence[TargetResult]) -> List[str]:
     lines = []
     for t in results:
         value = t.cell.split(" ", 1)[1] if t.value is not None else (t.note or "-")
-        lines.append("  %-7s %-10s %-26s %s (%s, %d repeat%s)" % (
+        note = ": %s" % t.note if t.value is not None and t.note else ""
+        lines.append("  %-7s %-10s %-26s %s (%s, %d repeat%s)%s" % (
             t.status, t.target.name, t.target.label, value, t.load_model, t.n,
-            "" if t.n == 1 else "s"))
+            "" if t.n == 1 else "s", note))
     return lines
 
 
