@@ -224,5 +224,5 @@ def target_problem(url: str, timeout: float = 5.0) -> Optional[str]:
             reason = getattr(exc, "reason", exc)
             last = "GET %s: %s" % (health, reason)
         if time.monotonic() >= deadline:
-            return "%s (for %.0f s)" % (last, timeout)
+            return "%s (tried for %.0f s)" % (last, timeout)
         time.sleep(0.25)
