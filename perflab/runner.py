@@ -23,7 +23,7 @@ import threading
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from . import __version__
 from .catalogue import CATALOGUE
@@ -37,7 +37,15 @@ from .machine import (
     plan_pinning,
 )
 from .plan import Plan
-from .procs import Child, ProcessGroup, StartupError, free_port, get_json, wait_http
+from .procs import (
+    Child,
+    ProcessGroup,
+    StartupError,
+    child_popen_kwargs,
+    free_port,
+    get_json,
+    wait_http,
+)
 from .results import (
     ROW_COLUMNS,
     SAMPLE_COLUMNS,
@@ -435,9 +443,9 @@ def _open_loop(ctx: Context, v: Variant, repeat: int, url: str, child: Optional[
         argv.append("--allow-remote")
     env = _service_env_base(ctx.plan)
     started = time.time()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            text=True, cwd=ROOT, start_new_session=True,
-                            preexec_fn=_pin(ctx.pinning.generator))
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, cwd=ROOT,
+                            **child_popen_kwargs(env, ctx.pinning.generator, signal.SIGKILL))
     ctx.generator = proc
     errors: List[str] = []
     assert proc.stderr is not None
@@ -507,8 +515,9 @@ def _locust(ctx: Context, v: Variant, repeat: int, url: str, child: Optional[Chi
                 "PERFLAB_FAQ_ARTICLES": env.get("FAQ_ARTICLES", "3000")})
     started = time.time()
     with open(out / "locust.log", "w") as log:
-        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                start_new_session=True, preexec_fn=_pin(ctx.pinning.generator))
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+                                **child_popen_kwargs(env, ctx.pinning.generator,
+                                                     signal.SIGKILL))
         ctx.generator = proc
         limit = started + plan.locust_duration_s + 60.0  # bounded even if Locust hangs
         while proc.poll() is None:
@@ -624,16 +633,6 @@ def _row_from_openloop(base: Row, d: Dict[str, Any], window: Any) -> Row:
         generator_cpu_pct=round(float(d["cpu_percent"]), 1),
         generator_saturated=bool(d["generator_saturated"]),
         saturation_reasons="; ".join(d.get("saturation_reasons", [])))
-
-
-def _pin(cpus: Sequence[int]) -> Optional[Callable[[], None]]:
-    if not cpus or not hasattr(os, "sched_setaffinity"):
-        return None
-
-    def pin() -> None:
-        os.sched_setaffinity(0, set(cpus))
-
-    return pin
 
 
 def _stop_generator(proc: subprocess.Popen) -> None:
@@ -776,8 +775,8 @@ def _classify(ctx: Context, v: Variant, repeat: int, env: Dict[str, str]) -> Non
     started = time.time()
     data: Optional[Dict[str, Any]] = None
     try:
-        out = subprocess.run(argv, env=env, capture_output=True, text=True, cwd=ROOT,
-                             timeout=120, preexec_fn=_pin(ctx.pinning.service))
+        out = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, timeout=120,
+                             **child_popen_kwargs(env, ctx.pinning.service))
         err = (out.stderr or "").strip()[-500:]
         if out.returncode == 0:
             data = json.loads(out.stdout.strip().splitlines()[-1])
