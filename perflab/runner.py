@@ -409,8 +409,7 @@ def _phase(ctx: Context, sampler: Optional[Sampler], head: str, phase: str) -> N
 
 
 def _death(child: Child) -> str:
-    return "service exited with code %s; last log lines:\n  %s" % (
-        child.returncode, "\n  ".join(child.last_lines()))
+    return child.exit_note("service")
 
 
 def _fail(ctx: Context, v: Variant, repeat: int, kind: str, text: str,
