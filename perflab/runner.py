@@ -53,6 +53,7 @@ from .results import (
     Row,
     RunMeta,
     Sample,
+    fail_without_success,
     measurement_mechanism,
 )
 from .sampler import Sampler
@@ -484,7 +485,14 @@ def _open_loop(ctx: Context, v: Variant, repeat: int, url: str, child: Optional[
     window = sampler.window(data["started_at"], data["started_at"] + data["elapsed_s"]) \
         if sampler is not None else None
     row = _row_from_openloop(base, data, window)
-    if write_row:
+    if write_row:  # capacity probes (write_row=False) are judged by the search itself
+        row = fail_without_success(row)
+        if row.status == "failed":
+            ctx.meta.failures.append({"variant": v.name, "repeat": repeat,
+                                      "kind": "all_failed", "detail": row.failure,
+                                      "at": ended})
+            ctx.display.message("FAILED %s r%d %s: %s" % (v.name, repeat, measurement,
+                                                          row.failure))
         ctx.rows.append(row)
     return row
 
@@ -549,7 +557,10 @@ def _locust(ctx: Context, v: Variant, repeat: int, url: str, child: Optional[Chi
     entries = json.loads((out / "stats.json").read_text())
     meta_path = out / "meta.json"
     meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    row = locust_row(base, entries, meta)
+    row = fail_without_success(locust_row(base, entries, meta))
+    if row.status == "failed":
+        ctx.meta.failures.append({"variant": v.name, "repeat": repeat, "kind": "all_failed",
+                                  "detail": row.failure, "at": ended})
     window = _locust_window(entries)
     if sampler is not None and window is not None:
         w = sampler.window(*window)
