@@ -251,10 +251,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         parser.print_help()
         return exitcodes.OK
     try:
-        return COMMANDS[args.command](args)
+        code = COMMANDS[args.command](args)
     except KeyboardInterrupt:  # outside a run's own handling (e.g. while rendering)
         print("\nperflab %s: interrupted" % args.command, file=sys.stderr)
-        return exitcodes.INTERRUPTED
+        code = exitcodes.INTERRUPTED
+    if code == exitcodes.INTERRUPTED:
+        # results are saved; one more Ctrl-C on the way out must not turn exit 130 into
+        # a death by SIGINT
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return code
 
 
 if __name__ == "__main__":

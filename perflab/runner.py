@@ -41,6 +41,7 @@ from .procs import (
     Child,
     ProcessGroup,
     StartupError,
+    StopSignals,
     child_popen_kwargs,
     free_port,
     get_json,
@@ -179,31 +180,29 @@ def run_plan(plan: Plan, options: Options) -> Path:
     group = ProcessGroup(run_dir / "logs")
     rows = CsvAppender(run_dir / "results.csv", ROW_COLUMNS)
     samples = CsvAppender(run_dir / "timeseries.csv", SAMPLE_COLUMNS)
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     ctx: Optional[Context] = None
-    try:
-        ctx = _prepare(plan, options, run_dir, meta, group, rows, samples)
-        _execute(ctx)
-        meta.complete = not meta.failures or all(f.get("kind") == "measurement"
-                                                 for f in meta.failures)
-    except KeyboardInterrupt:
-        meta.interrupted = True
-        options.show("\ninterrupted: stopping every process; partial results are kept")
-        if ctx is not None and ctx.generator is not None:
-            _stop_generator(ctx.generator)
-    finally:
-        meta.complete = meta.complete and not meta.interrupted
-        meta.ended_at = time.time()
-        group.stop_all()
-        rows.close()
-        samples.close()
-        meta.save(run_dir)
-        signal.signal(signal.SIGTERM, previous)
+    # SIGINT/SIGTERM: the first interrupts, later ones are ignored until clean-up is done
+    with StopSignals(options.show) as stops:
+        try:
+            ctx = _prepare(plan, options, run_dir, meta, group, rows, samples)
+            _execute(ctx)
+            meta.complete = not meta.failures or all(f.get("kind") == "measurement"
+                                                     for f in meta.failures)
+        except KeyboardInterrupt:
+            meta.interrupted = True
+            options.show("\ninterrupted: stopping every process; partial results are kept")
+        finally:
+            meta.interrupted = meta.interrupted or stops.stopping
+            meta.complete = meta.complete and not meta.interrupted
+            meta.ended_at = time.time()
+            meta.save(run_dir)  # consistent now, whatever clean-up meets
+            if ctx is not None:
+                _stop_generator_of(ctx)  # the generator first: no spurious errors
+            group.stop_all()
+            rows.close()
+            samples.close()
+            meta.ended_at = time.time()
+            meta.save(run_dir)
     if options.report:
         _report(run_dir, options.show)
     return run_dir
@@ -397,6 +396,7 @@ def _run_variant(ctx: Context, v: Variant, repeat: int, label: str) -> None:
             _fail(ctx, v, repeat, "service", _death(child))
     finally:
         ctx.display.advance(3.0)
+        _stop_generator_of(ctx)  # before the service, so it never sees the service go
         if sampler is not None:
             sampler.stop()
         if child is not None:
@@ -449,21 +449,35 @@ def _open_loop(ctx: Context, v: Variant, repeat: int, url: str, child: Optional[
     ctx.generator = proc
     errors: List[str] = []
     assert proc.stderr is not None
-    for line in proc.stderr:
-        m = _PROGRESS.match(line)
-        if m:
-            ctx.display.live_line("%s %ss sent %s rate %s/s p95 %s ms" % (
-                "warm-up" if m.group(2) else "measuring", m.group(1), m.group(3), m.group(4),
-                m.group(5) or "-"))
-        elif line.strip():
-            errors.append(line.rstrip())
-    code = proc.wait()
-    ctx.generator = None
-    ended = time.time()
     base = Row(ctx.meta.run_id, v.name, repeat, measurement, "open", route, "ok",
                target_rate=rate, interpreter=v.interpreter,
                instances=ctx.options.instances or v.instances, started_at=started,
-               ended_at=ended, raw_file=str(raw.relative_to(ctx.run_dir)))
+               ended_at=started, raw_file=str(raw.relative_to(ctx.run_dir)))
+    try:
+        for line in proc.stderr:
+            m = _PROGRESS.match(line)
+            if m:
+                ctx.display.live_line("%s %ss sent %s rate %s/s p95 %s ms" % (
+                    "warm-up" if m.group(2) else "measuring", m.group(1), m.group(3),
+                    m.group(4), m.group(5) or "-"))
+            elif line.strip():
+                errors.append(line.rstrip())
+    except KeyboardInterrupt:
+        # stopped mid-measurement: the generator first (SIGINT: it writes what it measured),
+        # then the row, marked interrupted, before the service is stopped
+        _stop_generator_of(ctx)
+        if write_row and raw.exists():
+            try:
+                d = json.loads(raw.read_text())
+                ctx.rows.append(replace(_row_from_openloop(replace(base, ended_at=time.time()),
+                                                           d, None), status="interrupted"))
+            except (ValueError, KeyError, TypeError):
+                pass
+        raise
+    code = proc.wait()
+    ctx.generator = None
+    ended = time.time()
+    base = replace(base, ended_at=ended)
     if child is not None and not child.alive():
         row = replace(base, status="failed", failure=_death(child))
         ctx.meta.failures.append({"variant": v.name, "repeat": repeat, "kind": "service",
@@ -643,6 +657,13 @@ def _row_from_openloop(base: Row, d: Dict[str, Any], window: Any) -> Row:
         generator_cpu_pct=round(float(d["cpu_percent"]), 1),
         generator_saturated=bool(d["generator_saturated"]),
         saturation_reasons="; ".join(d.get("saturation_reasons", [])))
+
+
+def _stop_generator_of(ctx: Context) -> None:
+    """Stop the running generator (open loop or Locust), if any, and forget it."""
+    proc, ctx.generator = ctx.generator, None
+    if proc is not None and proc.poll() is None:
+        _stop_generator(proc)
 
 
 def _stop_generator(proc: subprocess.Popen) -> None:
