@@ -195,7 +195,7 @@ def test_a_killed_service_is_a_failed_measurement_and_the_run_goes_on(
     failed = [r for r in read_rows(run_dir) if r.status == "failed"]
     assert len(failed) == 1 and "exited with code -9 (killed by SIGKILL)" in failed[0].failure
     first = failed[0].failure.splitlines()[0]  # what the console and Markdown show
-    assert "; last log line: " in first and first.split("; last log line: ")[1].strip() \
+    assert ("; last log line: " in first and first.split("; last log line: ")[1].strip()) \
         or first.endswith("is empty")
     assert "FAILED" in err and first in err
     survivor = "+order_index" if failed[0].variant == "baseline" else "baseline"
