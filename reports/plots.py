@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator
 
 from perflab.results import Row
@@ -128,7 +129,8 @@ def latency_percentiles(a: Analysis) -> Figure:
     _plain_log(ax)
     # the axis follows the bars and targets, not few-repeat whiskers spanning decades: a
     # whisker that leaves the plot is wider than shown, never drawn down to ~0 ms
-    heights = [p.get_height() for p in ax.patches if p.get_height() > 0]
+    heights = [float(p.get_height()) for p in ax.patches
+               if isinstance(p, Rectangle) and p.get_height() > 0]
     lines = [t.value for t in a.targets if t.metric in ("p50", "p95", "p99") and not t.route]
     if heights:
         ax.set_ylim(min(heights) / 4, max(heights + lines) * 3)
