@@ -69,7 +69,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print("report: %s" % report)
     if meta.interrupted:
         return exitcodes.INTERRUPTED
-    return exitcodes.OK if meta.complete else exitcodes.INCOMPLETE_RUN
+    # fail closed: any recorded failure (a generator crash included) is not a clean run
+    return exitcodes.OK if meta.complete and not meta.failures else exitcodes.INCOMPLETE_RUN
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
