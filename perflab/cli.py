@@ -11,40 +11,48 @@ import sys
 from pathlib import Path
 from typing import Callable, Dict, List, Optional
 
+from . import exitcodes
 from .machine import ROOT
+
+
+def _error(command: str, message: object, code: int = exitcodes.USAGE) -> int:
+    """One clear line on stderr, and the exit code."""
+    print("perflab %s: %s" % (command, message), file=sys.stderr)
+    return code
+
+
+def _message(exc: BaseException) -> str:
+    return str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Run a plan (quick by default) and write a report."""
+    from dataclasses import replace
+
     from .plan import load_plan
+    from .procs import target_problem
     from .runner import Options, run_plan
 
     try:
         plan = load_plan(args.plan)
-    except (ValueError, KeyError) as exc:
-        print("error: %s" % exc.args[0] if exc.args else exc, file=sys.stderr)
-        return 2
-    if args.variants:
-        from dataclasses import replace
-
-        plan = replace(plan, variants=tuple(args.variants.split(",")))
-    if args.repeats:
-        from dataclasses import replace
-
-        plan = replace(plan, repeats=args.repeats)
-    try:
+        if args.variants:
+            plan = replace(plan, variants=tuple(v.strip() for v in args.variants.split(",")))
+        if args.repeats is not None:
+            plan = replace(plan, repeats=args.repeats)
         plan.validate()
-    except (ValueError, KeyError) as exc:
-        print("error: %s" % (exc.args[0] if exc.args else exc), file=sys.stderr)
-        return 2
+    except (ValueError, KeyError, TypeError) as exc:
+        return _error("run", _message(exc))
     if args.target:
-        from loadtests.openloop import RemoteTargetError, check_loopback
+        from loadtests.openloop import check_loopback
 
         try:
             check_loopback(args.target, args.allow_remote)
-        except RemoteTargetError as exc:
-            print("error: %s" % exc, file=sys.stderr)
-            return 2
+        except ValueError as exc:  # RemoteTargetError included
+            return _error("run", "--target: %s" % exc)
+        problem = target_problem(args.target)
+        if problem is not None:
+            return _error("run", "--target %s does not answer: %s" % (args.target, problem),
+                          exitcodes.TARGET_DOWN)
     options = Options(out_dir=Path(args.out), target=args.target,
                       allow_remote=args.allow_remote, instances=args.instances,
                       redis_url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
@@ -60,20 +68,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     if report.exists():
         print("report: %s" % report)
     if meta.interrupted:
-        return 130
-    return 0 if meta.complete else 1
+        return exitcodes.INTERRUPTED
+    # fail closed: any recorded failure (a generator crash included) is not a clean run
+    return exitcodes.OK if meta.complete and not meta.failures else exitcodes.INCOMPLETE_RUN
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Start one variant's service for manual exploration (Ctrl-C stops everything)."""
-    from .serve import serve
+    from .serve import ServeError, serve
 
     try:
         return serve(args.variant, args.port,
                      os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     except KeyError as exc:
-        print("error: %s" % exc.args[0], file=sys.stderr)
-        return 2
+        return _error("serve", _message(exc))
+    except ServeError as exc:
+        return _error("serve", exc, exc.code)
 
 
 def cmd_toggles(args: argparse.Namespace) -> int:
@@ -88,16 +98,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     """Render a run directory as HTML, Markdown, CSV and PNG plots."""
     from reports.commands import report_command
 
-    paths = report_command(Path(args.run_dir), Path(args.targets) if args.targets else None)
+    try:
+        paths = report_command(Path(args.run_dir), Path(args.targets) if args.targets else None)
+    except (FileNotFoundError, ValueError) as exc:
+        return _error("report", exc)
     print("report: %s" % getattr(paths, "html", paths))
-    return 0
+    return exitcodes.OK
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     """Compare two runs; exit 1 when a metric regressed beyond the tolerance."""
     from reports.commands import compare_command
 
-    lines, code = compare_command(Path(args.old), Path(args.new), args.tolerance)
+    lines, code = compare_command(Path(args.old), Path(args.new), args.tolerance,
+                                  args.allow_mismatch)
     print("\n".join(lines))
     return code
 
@@ -107,7 +121,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from reports.commands import check_command
 
     lines, code = check_command(Path(args.run_dir), args.variant,
-                                Path(args.targets) if args.targets else None)
+                                Path(args.targets) if args.targets else None,
+                                args.allow_incomplete)
     print("\n".join(lines))
     return code
 
@@ -121,8 +136,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     try:
         v = resolve(args.variant)
     except KeyError as exc:
-        print("error: %s" % exc.args[0], file=sys.stderr)
-        return 2
+        return _error("profile", _message(exc))
     out = Path(args.out) if args.out else ROOT / "profiles" / "out" / v.name
     env = dict(os.environ)  # data settings (PERFLAB_DATA_DIR, sizes) from the shell
     env.update(v.env)
@@ -146,44 +160,88 @@ COMMANDS: Dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+def _at_least(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError("%r is not a whole number" % text) from None
+        if value < low:
+            raise argparse.ArgumentTypeError("must be >= %d, got %d" % (low, value))
+        return value
+
+    return parse
+
+
+def _port(text: str) -> int:
+    value = _at_least(1)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError("a TCP port is 1..65535, got %d" % value)
+    return value
+
+
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number" % text) from None
+    if not 0 <= value < 10:
+        raise argparse.ArgumentTypeError("must be in [0, 10), got %g" % value)
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="perflab",
                                      description="Performance lab for the support chatbot.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("run", help=cmd_run.__doc__)
+
+    def add(name: str, fn: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=fn.__doc__, description=fn.__doc__,
+                              epilog=exitcodes.epilog(name) if name in exitcodes.DESCRIPTIONS
+                              else None, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    p = add("run", cmd_run)
     p.add_argument("--plan", default="quick", help="quick (default), full, or a TOML file")
     p.add_argument("--variants", help="comma-separated variants instead of the plan's")
-    p.add_argument("--repeats", type=int, help="override the plan's repeats")
+    p.add_argument("--repeats", type=int, help="override the plan's repeats (>= 1)")
     p.add_argument("--out", default=str(ROOT / "reports" / "runs"),
                    help="where run directories go (default reports/runs)")
-    p.add_argument("--target", help="drive an already-running deployment at this URL")
+    p.add_argument("--target", help="drive an already-running deployment at this URL "
+                   "(it must answer GET /healthz first)")
     p.add_argument("--allow-remote", action="store_true",
                    help="allow a --target that is not on loopback")
-    p.add_argument("--instances", type=int, help="service processes per variant (gunicorn)")
+    p.add_argument("--instances", type=_at_least(1),
+                   help="service processes per variant (gunicorn), >= 1")
     p.add_argument("--no-report", action="store_true", help="skip the report at the end")
-    p = sub.add_parser("serve", help=cmd_serve.__doc__)
+    p = add("serve", cmd_serve)
     p.add_argument("--variant", default="baseline")
-    p.add_argument("--port", type=int)
-    sub.add_parser("toggles", help=cmd_toggles.__doc__)
-    p = sub.add_parser("report", help=cmd_report.__doc__)
+    p.add_argument("--port", type=_port)
+    add("toggles", cmd_toggles)
+    p = add("report", cmd_report)
     p.add_argument("run_dir")
     p.add_argument("--targets", help="a targets TOML (default reports/targets.toml)")
-    p = sub.add_parser("compare", help=cmd_compare.__doc__)
+    p = add("compare", cmd_compare)
     p.add_argument("old")
     p.add_argument("new")
-    p.add_argument("--tolerance", type=float, default=0.10)
-    p = sub.add_parser("check", help=cmd_check.__doc__)
+    p.add_argument("--tolerance", type=_tolerance, default=0.10,
+                   help="a regression must exceed this fraction (default 0.10)")
+    p.add_argument("--allow-mismatch", action="store_true",
+                   help="compare runs made under different set-ups (printed as warnings)")
+    p = add("check", cmd_check)
     p.add_argument("run_dir")
     p.add_argument("--variant")
     p.add_argument("--targets")
-    p = sub.add_parser("profile", help=cmd_profile.__doc__)
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="judge what an incomplete, interrupted or partly failed run has, "
+                   "instead of exiting 3")
+    p = add("profile", cmd_profile)
     p.add_argument("--variant", default="baseline")
     p.add_argument("--tool", choices=("cprofile", "line", "memory", "pyspy"),
                    default="cprofile")
-    p.add_argument("--messages", type=int, default=5000)
+    p.add_argument("--messages", type=_at_least(1), default=5000)
     p.add_argument("--out")
     p.add_argument("--functions", help="module:qualname,... for --tool line")
-    sub.add_parser("demo", help=cmd_demo.__doc__)
+    add("demo", cmd_demo)
     return parser
 
 
@@ -192,8 +250,20 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return 0
-    return COMMANDS[args.command](args)
+        return exitcodes.OK
+    try:
+        code = COMMANDS[args.command](args)
+    except KeyboardInterrupt:  # outside a run's own handling (e.g. while rendering)
+        print("\nperflab %s: interrupted" % args.command, file=sys.stderr)
+        code = exitcodes.INTERRUPTED
+    if code == exitcodes.INTERRUPTED:
+        # results are saved; one more Ctrl-C on the way out must not turn exit 130 into
+        # a death by SIGINT
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    return code
 
 
 if __name__ == "__main__":

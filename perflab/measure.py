@@ -10,6 +10,7 @@ of zero latencies: percentiles come from successful responses only.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 from dataclasses import replace
@@ -66,19 +67,28 @@ def run_generator(group: ProcessGroup, name: str, argv: Sequence[str], env: Dict
                   register: Callable[[Optional[Child]], None] = lambda c: None) -> int:
     """Run one generator child to its end (bounded by ``limit_s``); its exit code.
 
+    The generator dies by SIGKILL with the orchestrator (nobody is left to read it).
+
     ``register`` is told the child while it runs (so a stop can reach the generator
     before the service) and None once it has ended."""
-    child = group.start(name, argv, env, cpus=cpus, cwd=ROOT)
+    child = group.start(name, argv, env, cpus=cpus, cwd=ROOT, death_signal=signal.SIGKILL)
     register(child)
     deadline = time.monotonic() + limit_s
     pos = 0
     try:
-        while child.alive():
-            pos = _follow(child.log_path, pos, on_line)
-            if time.monotonic() > deadline:
-                group.stop(child, grace=3.0)  # SIGTERM: it writes its partial result
-                break
-            time.sleep(0.1)
+        try:
+            while child.alive():
+                pos = _follow(child.log_path, pos, on_line)
+                if time.monotonic() > deadline:
+                    group.stop(child, grace=3.0)  # SIGTERM: it writes its partial result
+                    break
+                time.sleep(0.1)
+        except KeyboardInterrupt:
+            # stopped: the generator goes first (SIGTERM: its partial result is written and
+            # read below), so the measurement in progress is kept, not lost to the service
+            group.stop(child, grace=3.0)
+            _follow(child.log_path, pos, on_line)
+            raise
         _follow(child.log_path, pos, on_line)
         code = child.proc.wait()
     finally:

@@ -19,11 +19,68 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 import tomllib
 
 from .variants import calibration_variants, leave_one_out_variants, resolve, single_variants
+
+# Allowed ranges of every numeric field: (low, high, low inclusive); None = unbounded.
+# High bounds keep every load run bounded in time.
+PLAN_RANGES: Dict[str, Tuple[Optional[float], Optional[float], bool]] = {
+    "reference_rate": (0, 100_000, False), "duration_s": (0, 600, False),
+    "warmup_s": (0, 120, True), "repeats": (1, 100, True), "orders_rate": (0, 100_000, True),
+    "orders_duration_s": (0, 600, False), "classify_messages": (0, 1_000_000, True),
+    "locust_users": (0, 10_000, True), "locust_duration_s": (0, 600, False),
+    "profile_messages": (0, 1_000_000, True), "seed": (0, None, True),
+}
+CAPACITY_RANGES: Dict[str, Tuple[Optional[float], Optional[float], bool]] = {
+    "start_rate": (0, 100_000, False), "factor": (1, 100, False),
+    "max_rate": (0, 1_000_000, False), "probe_s": (0, 600, False), "warmup_s": (0, 120, True),
+    "bisect_steps": (0, 20, True), "budget_s": (0, 3600, False), "p95_ms": (0, None, False),
+    "max_error_rate": (0, 1, True),
+}
+RATE_RANGE = (0, 100_000, False)
+
+
+def _check_range(where: str, value: float,
+                 bounds: Tuple[Optional[float], Optional[float], bool]) -> None:
+    low, high, inclusive = bounds
+    if low is not None and (value < low or (value == low and not inclusive)):
+        raise ValueError("%s = %g: must be %s %g" % (where, value, ">=" if inclusive else ">",
+                                                      low))
+    if high is not None and value > high:
+        raise ValueError("%s = %g: must be <= %g" % (where, value, high))
+
+
+def _check_types(values: Mapping[str, Any], cls: Any, prefix: str) -> None:
+    """Each TOML value has its field's type (a bool is not a number, "10" is not 10)."""
+    kinds = {f.name: str(f.type) for f in fields(cls)}
+    for key, value in values.items():
+        kind = kinds.get(key, "")
+        where = prefix + key
+        if kind == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ValueError("%s = %r: must be a whole number" % (where, value))
+        if kind == "float" and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError("%s = %r: must be a number" % (where, value))
+        if kind == "bool" and not isinstance(value, bool):
+            raise ValueError("%s = %r: must be true or false" % (where, value))
+        if kind == "str" and not isinstance(value, str):
+            raise ValueError("%s = %r: must be a string" % (where, value))
+        if kind.startswith("Tuple[str") and (
+                not isinstance(value, (list, tuple))
+                or not all(isinstance(v, str) for v in value)):
+            raise ValueError("%s = %r: must be a list of names" % (where, value))
+        if kind.startswith("Tuple[float") and (
+                not isinstance(value, (list, tuple)) or not value
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                           for v in value)):
+            raise ValueError("%s = %r: must be a non-empty list of numbers" % (where, value))
+        if kind.startswith("Mapping") and (
+                not isinstance(value, Mapping)
+                or not all(isinstance(v, str) for v in value.values())):
+            raise ValueError("%s: must be a table of strings (KEY = \"value\")" % where)
+
 
 GUIDE_CLAIM_VARIANTS = ("+redis_cache", "+async", "+order_index", "+regex_precompile",
                         "+lazy_faq", "+pypy", "+instances")
@@ -91,23 +148,34 @@ class Plan:
     data_env: Mapping[str, str] = field(default_factory=dict)  # e.g. ORDERS_COUNT=2000
 
     def validate(self) -> None:
+        """ValueError naming the plan and the key for any value out of range; KeyError for
+        an unknown variant."""
+        try:
+            self._validate()
+        except ValueError as exc:
+            raise ValueError("plan %s: %s" % (self.name, exc)) from None
+
+    def _validate(self) -> None:
         if not self.variants:
-            raise ValueError("plan %r has no variants" % self.name)
+            raise ValueError("variants: the plan has no variants")
         for v in self.variants:
             resolve(v)  # KeyError names the known toggles
-        if self.repeats < 1:
-            raise ValueError("repeats must be >= 1")
-        if not self.rates or any(r <= 0 for r in self.rates):
-            raise ValueError("rates must be positive")
+        for key, bounds in PLAN_RANGES.items():
+            _check_range(key, getattr(self, key), bounds)
+        for key, bounds in CAPACITY_RANGES.items():
+            _check_range("capacity." + key, getattr(self.capacity, key), bounds)
+        if self.capacity.max_rate < self.capacity.start_rate:
+            raise ValueError("capacity.max_rate = %g: must be >= capacity.start_rate (%g)"
+                             % (self.capacity.max_rate, self.capacity.start_rate))
+        if not self.rates:
+            raise ValueError("rates: at least one rate is needed")
+        for i, r in enumerate(self.rates):
+            _check_range("rates[%d]" % i, r, RATE_RANGE)
         if self.reference_rate not in self.rates:
-            raise ValueError("reference_rate %g is not one of rates %s"
+            raise ValueError("reference_rate = %g: not one of rates %s"
                              % (self.reference_rate, list(self.rates)))
-        if not 0 < self.duration_s <= 600 or not 0 <= self.warmup_s <= 120:
-            raise ValueError("duration_s must be in (0, 600], warmup_s in [0, 120]")
         if self.arrival not in ("constant", "poisson"):
-            raise ValueError("arrival must be constant or poisson")
-        if self.locust_users < 0 or not 0 < self.locust_duration_s <= 600:
-            raise ValueError("locust_users must be >= 0 and locust_duration_s in (0, 600]")
+            raise ValueError("arrival = %r: must be constant or poisson" % self.arrival)
         if not re.fullmatch(r"between:[\d.]+,[\d.]+|constant:[\d.]+|pacing:[\d.]+|none",
                             self.locust_wait.strip().lower()):
             raise ValueError("locust_wait %r: use between:A,B | constant:S | pacing:S | none"
@@ -198,15 +266,22 @@ def load_plan(name_or_path: str) -> Plan:
             raise ValueError("no plan named %r (built-in: %s) and no such file"
                              % (name_or_path, ", ".join(BUILTIN)))
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ValueError("%s: not valid TOML: %s" % (path, exc)) from None
-        plan = plan_from_dict(data, default_name=path.stem)
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError("%s: cannot read the plan (%s)" % (path, exc)) from None
+        try:
+            plan = plan_from_dict(data, default_name=path.stem)
+        except ValueError as exc:
+            raise ValueError("%s: %s" % (path, exc)) from None
     plan.validate()
     return plan
 
 
 def plan_from_dict(data: Mapping[str, Any], default_name: str = "custom") -> Plan:
+    if not isinstance(data, Mapping):
+        raise ValueError("a plan must be a TOML table")
     known = {f.name for f in fields(Plan)}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -216,6 +291,10 @@ def plan_from_dict(data: Mapping[str, Any], default_name: str = "custom") -> Pla
     values.setdefault("name", default_name)
     if "variants" not in values:
         raise ValueError("a plan needs a 'variants' list")
+    cap_values = values.get("capacity")
+    if cap_values is not None and not isinstance(cap_values, Mapping):
+        raise ValueError("capacity: must be a [capacity] table")
+    _check_types({k: v for k, v in values.items() if k != "capacity"}, Plan, "")
     values["variants"] = tuple(values["variants"])
     for f in fields(Plan):
         if f.name in values and isinstance(f.default, tuple):
@@ -229,7 +308,9 @@ def plan_from_dict(data: Mapping[str, Any], default_name: str = "custom") -> Pla
         cap_known = {f.name for f in fields(Capacity)}
         bad = sorted(set(cap) - cap_known)
         if bad:
-            raise ValueError("unknown capacity keys: %s" % ", ".join(bad))
+            raise ValueError("unknown capacity keys: %s (known: %s)"
+                             % (", ".join(bad), ", ".join(sorted(cap_known))))
+        _check_types(cap, Capacity, "capacity.")
         plan = replace(plan, capacity=Capacity(**cap))
     return plan
 

@@ -1,10 +1,13 @@
 """Child processes the lab starts: pinned, logged, and never left behind.
 
-Every child runs in its own session (so a terminal Ctrl-C reaches only the
-orchestrator, which then stops them in order), asks the kernel to SIGTERM it
-if the orchestrator dies (PR_SET_PDEATHSIG), and is registered in a
-``ProcessGroup`` that stops all of them: SIGTERM to the child's process group,
-then SIGKILL after a grace period.
+Every child, whoever starts it (``ProcessGroup``, the open-loop generator,
+Locust, the classifier micro-benchmark), is started with ``child_popen_kwargs``:
+its own session (so a terminal Ctrl-C reaches only the orchestrator, which then
+stops them in order), the parent-death signal (PR_SET_PDEATHSIG: the kernel
+signals it if the orchestrator dies, even by SIGKILL) and the ``MARK`` in its
+environment. ``ProcessGroup`` stops its children: SIGTERM to the child's
+process group, then SIGKILL after a grace period. ``StopSignals`` makes the
+first SIGINT/SIGTERM stop the run and ignores the rest while it cleans up.
 """
 
 from __future__ import annotations
@@ -21,30 +24,74 @@ import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Deque, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence
 
 MARK = "PERFLAB_CHILD"  # set in every child's environment: tests find orphans by it
 
 _PR_SET_PDEATHSIG = 1
 
 
-def _child_setup(cpus: Optional[Sequence[int]]) -> Callable[[], None]:
-    def setup() -> None:
+def _child_setup(cpus: Optional[Sequence[int]], death_signal: int) -> Callable[[], None]:
+    parent = os.getpid()
+
+    def setup() -> None:  # runs in the child, between fork and exec
         try:
             libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+            libc.prctl(_PR_SET_PDEATHSIG, int(death_signal))
         except (OSError, AttributeError):  # pragma: no cover - non-Linux
             pass
+        if os.getppid() != parent:  # the orchestrator died before prctl took effect
+            os.kill(os.getpid(), death_signal)
         if cpus and hasattr(os, "sched_setaffinity"):
             os.sched_setaffinity(0, set(cpus))
 
     return setup
 
 
+def child_env(env: Mapping[str, str]) -> Dict[str, str]:
+    """``env`` plus the child mark (this orchestrator's pid) and unbuffered Python output."""
+    full = dict(env)
+    full[MARK] = str(os.getpid())
+    full.setdefault("PYTHONUNBUFFERED", "1")
+    return full
+
+
+def child_popen_kwargs(env: Mapping[str, str], cpus: Optional[Sequence[int]] = None,
+                       death_signal: int = signal.SIGTERM) -> Dict[str, Any]:
+    """Popen/subprocess.run keyword arguments for any child of the lab: the child mark in
+    its environment, its own session, CPU pinning and the parent-death signal.
+
+    Load generators get ``death_signal=SIGKILL``: after the orchestrator died nobody
+    wants their partial output, and they must stop sending at once."""
+    return {"env": child_env(env), "start_new_session": True,
+            "preexec_fn": _child_setup(cpus, death_signal)}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def port_problem(host: str, port: int) -> Optional[str]:
+    """Why a server could not listen on ``host:port`` (in use, not allowed), or None.
+
+    Binds the way aiohttp does (SO_REUSEADDR), so a port in TIME_WAIT counts as free."""
+    import errno
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return "%s:%d is already in use by another process" % (host, port)
+            if exc.errno == errno.EACCES:
+                return "not allowed to listen on %s:%d (ports below 1024 need privileges)" % (
+                    host, port)
+            return "cannot listen on %s:%d: %s" % (host, port, exc.strerror or exc)
+    return None
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:
@@ -76,6 +123,7 @@ class Child:
         return self.proc.poll()
 
     def last_lines(self, n: int = 15) -> List[str]:
+        """The last ``n`` non-blank lines of the child's log."""
         try:
             with open(self.log_path, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
@@ -84,7 +132,21 @@ class Child:
                 text = fh.read().decode("utf-8", "replace")
         except OSError:
             return []
-        return text.splitlines()[-n:]
+        return [line for line in text.splitlines() if line.strip()][-n:]
+
+    def exit_note(self, what: str = "") -> str:
+        """``service exited with code -9 (killed by SIGKILL); last log line: ...`` and the
+        tail below it, or that its log is empty: never a heading followed by nothing."""
+        code = self.returncode
+        how = "is still running" if code is None else "exited with code %d%s" % (
+            code, " (killed by %s)" % _signal_name(-code) if code < 0 else "")
+        lines = self.last_lines()
+        if not lines:
+            return "%s %s; its log %s is empty" % (what or self.name, how, self.log_path)
+        # the first line stands alone (consoles and tables show only it)
+        return "%s %s; last log line: %s\nlast %d log lines (%s):\n  %s" % (
+            what or self.name, how, lines[-1].strip()[:300], len(lines), self.log_path,
+            "\n  ".join(lines))
 
 
 class ProcessGroup:
@@ -95,17 +157,14 @@ class ProcessGroup:
         self.children: List[Child] = []
 
     def start(self, name: str, argv: Sequence[str], env: Mapping[str, str],
-              cpus: Optional[Sequence[int]] = None, cwd: Optional[Path] = None) -> Child:
+              cpus: Optional[Sequence[int]] = None, cwd: Optional[Path] = None,
+              death_signal: int = signal.SIGTERM) -> Child:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / ("%s.log" % name)
-        full_env = dict(env)
-        full_env[MARK] = str(os.getpid())
-        full_env.setdefault("PYTHONUNBUFFERED", "1")
         with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
-            proc = subprocess.Popen(list(argv), env=full_env, stdout=log,
-                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    cwd=str(cwd) if cwd else None, start_new_session=True,
-                                    preexec_fn=_child_setup(cpus))
+            proc = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, cwd=str(cwd) if cwd else None,
+                                    **child_popen_kwargs(env, cpus, death_signal))
         child = Child(name, proc, log_path, list(argv), cpus)
         self.children.append(child)
         return child
@@ -141,14 +200,50 @@ def _signal_group(pid: int, sig: int) -> None:
         pass
 
 
+def _signal_name(sig: int) -> str:
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return "signal %d" % sig
+
+
 class StartupError(RuntimeError):
     """A child did not become ready; carries its exit code and last log lines."""
 
     def __init__(self, message: str, child: Child) -> None:
-        lines = child.last_lines()
-        super().__init__("%s (exit code %s); last log lines:\n  %s"
-                         % (message, child.returncode, "\n  ".join(lines)))
+        super().__init__("%s: %s" % (message, child.exit_note()))
         self.child = child
+
+
+class StopSignals:
+    """SIGINT and SIGTERM stop a run once: the first raises KeyboardInterrupt in the main
+    thread; any later one, while the run cleans up, is reported and ignored, so clean-up
+    (stopping children, writing run.json) always finishes. Restores the old handlers."""
+
+    def __init__(self, show: Callable[[str], None]) -> None:
+        self.show = show
+        self.received: List[int] = []
+        self._previous: Dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.received.append(signum)
+        if len(self.received) == 1:
+            raise KeyboardInterrupt
+        self.show("%s again: already stopping, every process is being stopped and the "
+                  "results saved" % _signal_name(signum))
+
+    @property
+    def stopping(self) -> bool:
+        return bool(self.received)
+
+    def __enter__(self) -> StopSignals:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for sig, old in self._previous.items():
+            signal.signal(sig, old)
 
 
 def wait_http(url: str, child: Optional[Child], timeout: float,
@@ -183,3 +278,25 @@ def get_json(url: str, timeout: float = 5.0) -> Dict[str, object]:
     with urllib.request.urlopen(url, timeout=timeout) as resp:
         data = json.loads(resp.read())
     return data if isinstance(data, dict) else {"value": data}
+
+
+def target_problem(url: str, timeout: float = 5.0) -> Optional[str]:
+    """Why an external target is not ready to be measured, or None when GET /healthz
+    answers 200 within ``timeout`` (retried: a deployment may still be starting)."""
+    health = url.rstrip("/") + "/healthz"
+    deadline = time.monotonic() + timeout
+    last = "no answer"
+    while True:
+        try:
+            with urllib.request.urlopen(health, timeout=min(2.0, timeout)) as resp:
+                if resp.status == 200:
+                    return None
+                last = "GET %s answered HTTP %d" % (health, resp.status)
+        except urllib.error.HTTPError as exc:
+            last = "GET %s answered HTTP %d" % (health, exc.code)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", exc)
+            last = "GET %s: %s" % (health, reason)
+        if time.monotonic() >= deadline:
+            return "%s (tried for %.0f s)" % (last, timeout)
+        time.sleep(0.25)

@@ -107,6 +107,8 @@ def run_repeat(ctx: Context, repeat: int, variants: Sequence[Variant]) -> None:
             if not lv.alive():
                 ctx.fail(name, repeat, "service", death(lv.child))
     finally:
+        if ctx.generator is not None:  # the generator before the services it drives
+            ctx.stack.group.stop(ctx.generator, grace=3.0)
         for lv in live.values():
             if lv.sampler is not None:
                 lv.sampler.stop()
@@ -170,14 +172,10 @@ def _failed_row(ctx: Context, v: Variant, repeat: int, text: str,
 
 
 def death(child: Optional[Child]) -> str:
-    """What a dead service left behind: its exit code and real last log lines."""
+    """What a dead service left behind: its exit code and real last log line(s)."""
     if child is None:
         return "the target stopped answering"
-    lines = [ln for ln in child.last_lines() if ln.strip()]
-    if not lines:
-        return "service exited with code %s and wrote nothing to its log" % child.returncode
-    return "service exited with code %s; last log lines:\n  %s" % (child.returncode,
-                                                                  "\n  ".join(lines))
+    return child.exit_note("service")
 
 
 # ------------------------------------------------------------------ single generator runs
@@ -196,15 +194,26 @@ def open_loop(ctx: Context, lv: Live, repeat: int, measurement: str, route: str,
                instances=ctx.options.instances or v.instances, started_at=time.time(),
                raw_file=str(raw.relative_to(ctx.run_dir)), block=block)
 
-    code = run_generator(ctx.stack.group, "gen-" + name, argv, ctx.base_env,
-                         ctx.pinning.generator, warmup + duration + 30.0,
-                         lambda line: _progress(ctx, line), ctx.set_generator)
-    data = json.loads(raw.read_text()) if raw.exists() else None
-    row = _row(ctx, lv, replace(base, ended_at=time.time()), data,
-               "generator exited with code %d" % code)
-    if write:
-        ctx.add_row(row)
+    code = -1
+    try:
+        code = run_generator(ctx.stack.group, "gen-" + name, argv, ctx.base_env,
+                             ctx.pinning.generator, warmup + duration + 30.0,
+                             lambda line: _progress(ctx, line), ctx.set_generator)
+    finally:  # interrupted too: the partial result is kept as an interrupted row
+        data = json.loads(raw.read_text()) if raw.exists() else None
+        row = _row(ctx, lv, replace(base, ended_at=time.time()), data,
+                   "generator exited with code %d" % code)
+        if write and (data is not None or code != -1):
+            ctx.add_row(row)
+            _note_failure(ctx, lv, row)
     return row
+
+
+def _note_failure(ctx: Context, lv: Live, row: Row) -> None:
+    """A failed row is a failure of the run too (it is then not complete)."""
+    if row.status == "failed":
+        ctx.fail(row.variant, row.repeat, "service" if not lv.alive() else "all_failed",
+                 row.failure)
 
 
 def _progress(ctx: Context, line: str) -> Optional[Dict[str, Any]]:
@@ -367,8 +376,7 @@ def _run_blocks(ctx: Context, blocks: Sequence[Block], live: Dict[str, Live],
         row = _row(ctx, live[b.variant], base, data, "no result for block %s" % b.id)
         ctx.add_row(row)
         ctx.display.advance(b.duration_s + b.warmup_s + BLOCK_OVERHEAD_S)
-        if row.status == "failed" and not live[b.variant].alive():
-            ctx.fail(b.variant, b.repeat, "service", row.failure)
+        _note_failure(ctx, live[b.variant], row)
 
     limit = sum(b.duration_s + b.warmup_s + 3.0 for b in blocks) + 30.0
     code = run_generator(ctx.stack.group, "gen-%s-r%d" % (blocks[0].kind, blocks[0].repeat),

@@ -13,19 +13,25 @@ measured. On a stop the generator is stopped first, then the services.
 from __future__ import annotations
 
 import os
-import signal
 import time
 from pathlib import Path
-from typing import Any, Callable, List, Optional
+from typing import Callable, List, Optional
 
+from . import __version__
 from .catalogue import CATALOGUE
 from .context import Context, Options
 from .machine import Capabilities, machine_info, plan_pinning
 from .phases import plan_phases
 from .plan import Plan
-from .procs import ProcessGroup
+from .procs import ProcessGroup, StopSignals
 from .progress import Display
-from .results import ROW_COLUMNS, SAMPLE_COLUMNS, CsvAppender, RunMeta
+from .results import (
+    ROW_COLUMNS,
+    SAMPLE_COLUMNS,
+    CsvAppender,
+    RunMeta,
+    measurement_mechanism,
+)
 from .stack import Stack, base_env
 from .variants import Variant, resolve
 
@@ -37,7 +43,9 @@ def run_plan(plan: Plan, options: Options) -> Path:
     plan.validate()
     run_dir = _new_run_dir(options.out_dir)
     meta = RunMeta(run_id=run_dir.name, started_at=time.time(), plan=plan.to_dict(),
-                   seed=plan.seed, machine=machine_info(), target=options.target)
+                   seed=plan.seed, machine=machine_info(), target=options.target,
+                   tool_version=__version__,
+                   mechanism=measurement_mechanism(options.target, options.instances))
     meta.claims = {t.name: {"metric": t.claim.metric, "low": t.claim.low,
                             "high": t.claim.high, "text": t.claim.text,
                             "lower_is_better": t.claim.lower_is_better}
@@ -47,24 +55,20 @@ def run_plan(plan: Plan, options: Options) -> Path:
     stack = Stack(group, run_dir, options.show, options.redis_url)
     rows = CsvAppender(run_dir / "results.csv", ROW_COLUMNS)
     samples = CsvAppender(run_dir / "timeseries.csv", SAMPLE_COLUMNS)
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def on_term(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_term)
     ctx: Optional[Context] = None
-    try:
-        ctx = _prepare(plan, options, run_dir, meta, stack, rows, samples)
-        _execute(ctx)
-        meta.complete = not meta.failures or all(f.get("kind") == "measurement"
-                                                 for f in meta.failures)
-    except KeyboardInterrupt:
-        meta.interrupted = True
-        options.show("\ninterrupted: stopping every process; partial results are kept")
-    finally:
-        _finish(ctx, meta, run_dir, stack, rows, samples)
-        signal.signal(signal.SIGTERM, previous)
+    # SIGINT/SIGTERM: the first interrupts, later ones are ignored until clean-up is done
+    with StopSignals(options.show) as stops:
+        try:
+            ctx = _prepare(plan, options, run_dir, meta, stack, rows, samples)
+            _execute(ctx)
+            meta.complete = not meta.failures or all(f.get("kind") == "measurement"
+                                                     for f in meta.failures)
+        except KeyboardInterrupt:
+            meta.interrupted = True
+            options.show("\ninterrupted: stopping every process; partial results are kept")
+        finally:
+            meta.interrupted = meta.interrupted or stops.stopping
+            _finish(ctx, meta, run_dir, stack, rows, samples)
     if options.report:
         _report(run_dir, options.show)
     return run_dir
@@ -72,24 +76,20 @@ def run_plan(plan: Plan, options: Options) -> Path:
 
 def _finish(ctx: Optional[Context], meta: RunMeta, run_dir: Path, stack: Stack,
             rows: CsvAppender, samples: CsvAppender) -> None:
-    """Stop the generator first, then everything else; run.json last. A second signal
-    here is held off until run.json says how the run ended."""
-    old_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    old_term = signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    try:
-        if ctx is not None:
-            ctx.display.close()
-            if ctx.generator is not None:
-                stack.group.stop(ctx.generator, grace=3.0)
-        stack.close()
-        meta.complete = meta.complete and not meta.interrupted
-        meta.ended_at = time.time()
-        rows.close()
-        samples.close()
-        meta.save(run_dir)
-    finally:
-        signal.signal(signal.SIGINT, old_int)
-        signal.signal(signal.SIGTERM, old_term)
+    """run.json first (consistent whatever clean-up meets), then the generator, then every
+    other child, newest first; run.json again with the end time."""
+    meta.complete = meta.complete and not meta.interrupted
+    meta.ended_at = time.time()
+    meta.save(run_dir)
+    if ctx is not None:
+        ctx.display.close()
+        if ctx.generator is not None:  # the generator first: no spurious errors
+            stack.group.stop(ctx.generator, grace=3.0)
+    stack.close()
+    rows.close()
+    samples.close()
+    meta.ended_at = time.time()
+    meta.save(run_dir)
 
 
 def _new_run_dir(out_dir: Path) -> Path:

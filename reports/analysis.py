@@ -43,11 +43,9 @@ def analyse(run: RunData, targets: Sequence[Target]) -> Analysis:
     """Judge a run against ``targets`` and the guide's claims."""
     warnings = []
     meta = run.meta
-    if meta.interrupted:
-        warnings.append("The run was interrupted: figures cover what finished.")
-    elif not meta.complete:
-        warnings.append("run.json does not mark the run complete: it may still be running "
-                        "or have crashed.")
+    state = run.state
+    if not state.ok:
+        warnings.append(state.headline)
     if run.plan.get("reference_rate") is None:
         warnings.append("The plan names no reference_rate: %s." % (
             "using %g req/s" % run.reference_rate if run.reference_rate is not None

@@ -1,8 +1,12 @@
 """The report, compare and check commands: the only functions here that write files.
 
 ``perflab report RUN_DIR``   -> report.html, report.md, summary.csv, plots/*.png
-``perflab compare OLD NEW``  -> lines, exit 1 on a significant regression
-``perflab check RUN_DIR``    -> lines, exit 99 on a missed target (as k6 does)
+``perflab compare OLD NEW``  -> lines, exit 1 on a significant regression, 2 when the runs
+                                cannot be compared
+``perflab check RUN_DIR``    -> lines, exit 99 on a missed target (as k6 does), 3 when the
+                                run cannot pass (incomplete, interrupted, failed, no data)
+
+Exit codes are defined once, in ``perflab.exitcodes``.
 """
 
 from __future__ import annotations
@@ -13,15 +17,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
-from .analysis import analyse, targets_path
-from .compare import compare_runs, format_compare
-from .data import load_run
-from .targets import FAIL, PASS, TargetResult, evaluate, load_targets
+from perflab import exitcodes
 
-EXIT_OK = 0
-EXIT_REGRESSION = 1
-EXIT_USAGE = 2
-EXIT_THRESHOLDS = 99  # k6's exit code for failed thresholds
+from .analysis import analyse, targets_path
+from .compare import comparable_problems, compare_runs, format_compare
+from .data import load_run
+from .gates import check_run, format_check
+from .targets import load_targets
+
+EXIT_OK = exitcodes.OK
+EXIT_REGRESSION = exitcodes.REGRESSION
+EXIT_USAGE = exitcodes.USAGE
+EXIT_UNJUDGEABLE = exitcodes.UNJUDGEABLE
+EXIT_THRESHOLDS = exitcodes.THRESHOLDS  # k6's exit code for failed thresholds
+
+__all__ = ["EXIT_OK", "EXIT_REGRESSION", "EXIT_THRESHOLDS", "EXIT_UNJUDGEABLE", "EXIT_USAGE",
+           "ReportPaths", "check_command", "compare_command", "format_check",
+           "report_command"]
 
 
 @dataclass(frozen=True)
@@ -72,65 +84,33 @@ def report_command(run_dir: Path, targets: Optional[Path] = None) -> ReportPaths
     return ReportPaths(run_dir, html_path, md_path, csv_path, paths)
 
 
-def compare_command(old: Path, new: Path, tolerance: float = 0.10) -> Tuple[List[str], int]:
+def compare_command(old: Path, new: Path, tolerance: float = 0.10,
+                    allow_mismatch: bool = False) -> Tuple[List[str], int]:
     """Lines comparing two runs, and the exit code: 1 when a metric regressed significantly
-    beyond ``tolerance``, 2 when nothing could be compared, else 0."""
+    beyond ``tolerance``; 2 when a side is unreadable or has nothing comparable, or the runs
+    were made under different set-ups (unless ``allow_mismatch``); else 0."""
     if tolerance < 0:
         return ["perflab compare: tolerance must be >= 0, got %s" % tolerance], EXIT_USAGE
     try:
-        a, b = load_run(Path(old)), load_run(Path(new))
+        a, b = (load_run(Path(old), allow_truncated=False),
+                load_run(Path(new), allow_truncated=False))
     except (FileNotFoundError, ValueError) as exc:
         return ["perflab compare: %s" % exc], EXIT_USAGE
+    problems = comparable_problems(a, b, allow_mismatch)
+    if problems:
+        return ["perflab compare: %s" % p for p in problems], EXIT_USAGE
     return format_compare(a, b, compare_runs(a, b, tolerance), tolerance)
 
 
-def format_check(results: List[TargetResult]) -> List[str]:
-    """One line per target: ``  FAIL  P99  p99 < 500 ms: 612 ms (open, 5 repeats)``."""
-    lines = []
-    for t in results:
-        value = t.cell.split(" ", 1)[1] if t.value is not None else (t.note or "-")
-        lines.append("  %-7s %-10s %-26s %s (%s, %d repeat%s)" % (
-            t.status, t.target.name, t.target.label, value, t.load_model, t.n,
-            "" if t.n == 1 else "s"))
-    return lines
-
-
-def check_command(run_dir: Path, variant: Optional[str],
-                  targets: Optional[Path] = None) -> Tuple[List[str], int]:
-    """Check one variant (or every measured one) against the targets: exit 99 when a target
-    is missed, 2 when the variant is unknown, skipped or has nothing to judge, else 0."""
+def check_command(run_dir: Path, variant: Optional[str], targets: Optional[Path] = None,
+                  allow_incomplete: bool = False) -> Tuple[List[str], int]:
+    """Check one variant (or every measured one) against the targets, fail-closed: 99 when
+    a target is missed, 3 when the run cannot pass (see ``reports.gates``), 2 on bad input
+    (unknown variant, unreadable run or targets file), else 0."""
     run_dir = Path(run_dir)
     try:
         run = load_run(run_dir)
         target_list = load_targets(targets_path(run_dir, targets))
     except (FileNotFoundError, ValueError) as exc:
         return ["perflab check: %s" % exc], EXIT_USAGE
-    names = run.variant_names(include_aa=True)
-    if variant is not None and variant not in names:
-        return ["perflab check: no variant %r in %s (has: %s)"
-                % (variant, run_dir, ", ".join(names) or "none")], EXIT_USAGE
-    chosen = [variant] if variant is not None else [
-        n for n in run.variant_names(include_aa=False) if n not in run.skipped]
-    lines = ["perflab check %s: %d target(s), reference rate %s req/s"
-             % (run.meta.run_id, len(target_list), run.reference_rate)]
-    missed, judged = [], 0
-    for name in chosen:
-        if name in run.skipped:
-            lines.append("%s: skipped (%s): nothing to check" % (name, run.skipped[name]))
-            continue
-        results = evaluate(run, name, target_list)
-        fails = [r for r in results if r.status == FAIL]
-        judged += sum(1 for r in results if r.status in (PASS, FAIL))
-        lines.append("%s: %s" % (name, "FAIL (%d missed)" % len(fails) if fails else
-                                 "ok" if any(r.status == PASS for r in results) else
-                                 "nothing judged"))
-        lines += format_check(results)
-        missed += ["%s %s" % (name, r.target.label) for r in fails]
-    if missed:
-        lines.append("missed: " + "; ".join(missed))
-        return lines, EXIT_THRESHOLDS
-    if judged == 0:
-        lines.append("no target could be judged (no usable figures): not a pass")
-        return lines, EXIT_USAGE
-    lines.append("every judged target met")
-    return lines, EXIT_OK
+    return check_run(run, variant, target_list, allow_incomplete)

@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-from .data import RunData
+from perflab import exitcodes
+from perflab.results import compat_differences
+
+from .data import RunData, usable
 from .metrics import METRIC_SPECS, metric_sample
 from .render import format_change, format_ratio
 from .targets import format_value
@@ -78,23 +81,36 @@ def compare_runs(old: RunData, new: RunData, tolerance: float = 0.10) -> List[Ch
     return out
 
 
-def compatibility_warnings(old: RunData, new: RunData) -> List[str]:
-    """Differences in set-up that make a comparison shaky (pyperf's compatibility check)."""
+def comparable_problems(old: RunData, new: RunData, allow_mismatch: bool = False
+                        ) -> List[str]:
+    """Why two runs cannot be compared at all ([] when they can): a side without usable
+    figures, or different set-ups (the compatibility id of run.json: tool version, plan
+    measurement settings, machine kind, measurement mechanism; pyperformance's check)."""
     out = []
-    if old.reference_rate != new.reference_rate:
-        out.append("reference rates differ (%s vs %s req/s): latency figures are not "
-                   "comparable" % (old.reference_rate, new.reference_rate))
-    for key in ("cpu_model", "cpu_count", "python", "platform"):
-        a, b = (old.meta.machine or {}).get(key), (new.meta.machine or {}).get(key)
-        if a != b:
-            out.append("machine %s differs: %r vs %r" % (key, a, b))
-    for key in ("duration_s", "warmup_s"):
-        a, b = old.plan.get(key), new.plan.get(key)
-        if a != b:
-            out.append("plan %s differs: %r vs %r" % (key, a, b))
     for run, label in ((old, "old"), (new, "new")):
-        if not run.meta.complete:
-            out.append("the %s run is not marked complete" % label)
+        if not run.has_results:
+            out.append("the %s run %s has no results.csv: nothing to compare"
+                       % (label, run.run_dir))
+        elif not any(usable(r) for r in run.rows):
+            out.append("the %s run %s has no usable measurement (%d row(s), none finished "
+                       "without failure or generator saturation): nothing to compare"
+                       % (label, run.run_dir, len(run.rows)))
+    differences = compat_differences(old.meta, new.meta)
+    if differences and not allow_mismatch:
+        out.append("the runs were made under different set-ups (compatibility id %s vs %s): "
+                   "%s; --allow-mismatch compares them anyway"
+                   % (old.meta.compat_id, new.meta.compat_id, "; ".join(differences)))
+    return out
+
+
+def compatibility_warnings(old: RunData, new: RunData) -> List[str]:
+    """What is shaky about a comparison that can still be made: set-up differences let
+    through by --allow-mismatch, and runs that are not complete records."""
+    out = ["set-ups differ: %s" % d for d in compat_differences(old.meta, new.meta)]
+    for run, label in ((old, "old"), (new, "new")):
+        state = run.state
+        if not state.ok:
+            out.append("the %s run is %s: %s" % (label, state.kind, "; ".join(state.reasons)))
     return out
 
 
@@ -113,7 +129,10 @@ def format_compare(old: RunData, new: RunData, changes: List[Change],
         lines.append("only in the new run: " + ", ".join(only_new))
     if not changes:
         lines.append("nothing to compare: no variant has figures in both runs")
-        return lines, 2
+        return lines, exitcodes.USAGE
+    if all(c.status == NOT_COMPARABLE for c in changes):
+        lines.append("nothing to compare: no metric has usable figures on both sides")
+        return lines, exitcodes.USAGE
     header = ("variant", "metric", "old", "new", "new/old [95% CI]", "change", "verdict")
     table = [header]
     for c in changes:
@@ -133,6 +152,6 @@ def format_compare(old: RunData, new: RunData, changes: List[Change],
         lines.append("%d significant regression(s) beyond %.0f%%: %s" % (
             len(regressions), 100 * tolerance,
             ", ".join("%s %s" % (c.variant, c.metric) for c in regressions)))
-        return lines, 1
+        return lines, exitcodes.REGRESSION
     lines.append("no significant regression beyond %.0f%%" % (100 * tolerance))
-    return lines, 0
+    return lines, exitcodes.OK

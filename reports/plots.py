@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter, LogLocator
 
 from perflab.results import Row
@@ -61,9 +62,30 @@ def _measured(run: RunData) -> List[str]:
     return [v for v in run.variant_names() if run.rows_of(v)]
 
 
+def log_interval(values: Sequence[float]) -> Tuple[float, float, float]:
+    """Geometric mean with a 95% t interval on log values: (m, low, high), all > 0, for a
+    log axis (an interval of raw values runs below zero with few repeats)."""
+    pos = [v for v in values if v > 0]
+    if not pos:
+        return 0.0, 0.0, 0.0
+    m, lo, hi = mean_interval([math.log(v) for v in pos])
+    return math.exp(m), math.exp(lo), math.exp(hi)
+
+
+def clipped_interval(values: Sequence[float]) -> Tuple[float, float, float]:
+    """Mean with a 95% t interval, its low end clipped at zero (rates are never negative)."""
+    m, lo, hi = mean_interval(values)
+    return m, max(0.0, lo), hi
+
+
+def _outside_legend(ax: Axes) -> None:
+    """The legend right of the axes, never over bars, points or labels."""
+    _dedupe_legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+
+
 def latency_percentiles(a: Analysis) -> Figure:
-    """P50/P95/P99 per variant at the reference rate (open loop), mean over repeats with
-    95% t intervals; target lines dashed."""
+    """P50/P95/P99 per variant at the reference rate (open loop): geometric mean over
+    repeats with 95% intervals on the log scale (always above zero); targets dashed."""
     run = a.run
     names = _measured(run)
     fig = Figure(figsize=(max(8.0, 0.55 * len(names) + 3), 4.6))
@@ -83,7 +105,9 @@ def latency_percentiles(a: Analysis) -> Figure:
             vals = _by_repeat(use, col)
             if not vals:
                 continue
-            m, lo, hi = mean_interval(vals)
+            m, lo, hi = log_interval(vals)
+            if m <= 0:
+                continue
             ax.bar(i + (j - 1) * width, m, width, color="white" if limited else colour,
                    edgecolor=colour, hatch="//" if limited else None,
                    yerr=[[m - lo], [hi - m]], capsize=2, ecolor="#333",
@@ -100,9 +124,17 @@ def latency_percentiles(a: Analysis) -> Figure:
         if t is not None:
             ax.axhline(t.value, color=colour, ls="--", lw=1, label="target %s" % t.expr)
     ax.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
-    ax.set_ylabel("ms (log scale)")
+    ax.set_ylabel("ms, log scale (geometric mean over repeats;\n95% interval, cut at the "
+                  "plot's edge)", fontsize=8)
     _plain_log(ax)
-    _dedupe_legend(ax)
+    # the axis follows the bars and targets, not few-repeat whiskers spanning decades: a
+    # whisker that leaves the plot is wider than shown, never drawn down to ~0 ms
+    heights = [float(p.get_height()) for p in ax.patches
+               if isinstance(p, Rectangle) and p.get_height() > 0]
+    lines = [t.value for t in a.targets if t.metric in ("p50", "p95", "p99") and not t.route]
+    if heights:
+        ax.set_ylim(min(heights) / 4, max(heights + lines) * 3)
+    _outside_legend(ax)
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -116,13 +148,18 @@ def _by_repeat(rows: Sequence[Row], col: str) -> List[float]:
     return [sum(v) / len(v) for v in by.values()]
 
 
-def _dedupe_legend(ax: Axes, **kw: Any) -> None:
+def _unique_handles(ax: Axes) -> Tuple[List[Any], List[str]]:
     handles, labels = ax.get_legend_handles_labels()
     seen: Dict[str, Any] = {}
     for h, lab in zip(handles, labels):
         seen.setdefault(lab, h)
-    if seen:
-        ax.legend(list(seen.values()), list(seen), fontsize=7, **kw)
+    return list(seen.values()), list(seen)
+
+
+def _dedupe_legend(ax: Axes, **kw: Any) -> None:
+    handles, labels = _unique_handles(ax)
+    if labels:
+        ax.legend(handles, labels, fontsize=7, **kw)
 
 
 def _plain_log(ax: Axes, axis: str = "y", suffix: str = "") -> None:
@@ -142,44 +179,50 @@ def _num(x: Optional[float]) -> str:
     return ("%d" % x) if float(x).is_integer() else "%.1f" % x
 
 
-def latency_vs_throughput(a: Analysis) -> Figure:
-    """P95 (solid) and P99 (dotted) against achieved throughput at each fixed rate, median
-    over repeats; hollow markers: generator-limited; SLO lines dashed."""
+def load_points(run: RunData, name: str) -> List[Tuple[float, float, Optional[float], bool]]:
+    """(sent req/s, P95, P99 or None, generator-limited) per arrival rate for one variant:
+    its fixed-rate runs and its capacity probes, median over repeats."""
+    by_rate: Dict[float, List[Tuple[float, float, Optional[float], bool]]] = {}
+    for r in run.rows_of(name):
+        if r.measurement == "fixed_rate" and r.status == "ok" and r.p95_ms is not None:
+            by_rate.setdefault(r.target_rate, []).append(
+                (r.achieved_rate, r.p95_ms, r.p99_ms, r.generator_saturated))
+    for p in run.capacity_probes(name):
+        if p.get("p95_ms") is None or p.get("achieved") is None or p.get("rate") is None:
+            continue
+        by_rate.setdefault(float(p["rate"]), []).append(
+            (float(p["achieved"]), float(p["p95_ms"]), None, bool(p.get("saturation"))))
+    out = []
+    for _rate, pts in sorted(by_rate.items()):
+        good = [q for q in pts if not q[3]] or pts
+        p99 = [q[2] for q in good if q[2] is not None]
+        out.append((statistics.median(q[0] for q in good), statistics.median(q[1] for q in good),
+                    statistics.median(p99) if p99 else None, len(good) < len(pts) or pts[0][3]))
+    return out
+
+
+def latency_vs_throughput(a: Analysis) -> Optional[Figure]:
+    """P95 (solid) and P99 (dotted, fixed rates only) against the load actually sent: the
+    fixed-rate runs and the capacity search's probes, median over repeats. A variant is
+    drawn only with two or more rates (one point is not a curve); None when none has.
+    Hollow markers: generator-limited; SLO lines dashed."""
     run = a.run
+    names = _measured(run)
+    curves = {n: pts for n in names if len(pts := load_points(run, n)) >= 2}
+    if not curves:
+        return None
     fig = Figure(figsize=(9, 5))
     ax = fig.add_subplot()
-    ax.set_title("Latency vs throughput (open loop, fixed arrival rates)")
-    names = _measured(run)
+    ax.set_title("Latency vs load (open loop: fixed arrival rates and capacity probes)")
     cmap = colours(names)
-    drawn = False
-    for name in names:
-        rows = [r for r in run.rows_of(name) if r.measurement == "fixed_rate"
-                and r.status == "ok"]
-        points: Dict[float, List[Row]] = {}
-        for r in rows:
-            points.setdefault(r.target_rate, []).append(r)
-        xs: List[Tuple[float, float, float, bool]] = []
-        for _rate, group in sorted(points.items()):
-            good = [r for r in group if not r.generator_saturated]
-            use = good or group
-            p95 = [r.p95_ms for r in use if r.p95_ms is not None]
-            p99 = [r.p99_ms for r in use if r.p99_ms is not None]
-            if not p95:
-                continue
-            xs.append((statistics.median(r.throughput_rps for r in use),
-                       statistics.median(p95),
-                       statistics.median(p99) if p99 else math.nan, not good))
-        if not xs:
-            continue
-        drawn = True
+    for name, xs in curves.items():
         c = cmap[name]
         ax.plot([x[0] for x in xs], [x[1] for x in xs], "-", color=c, lw=1.4, label=name)
-        ax.plot([x[0] for x in xs], [x[2] for x in xs], ":", color=c, lw=1)
+        p99 = [(x[0], x[2]) for x in xs if x[2] is not None]
+        if len(p99) >= 2:
+            ax.plot([x for x, _ in p99], [y for _, y in p99], ":", color=c, lw=1)
         for x, p95v, _, sat in xs:
             ax.plot([x], [p95v], "o", color=c, mfc="white" if sat else c, ms=5)
-    if not drawn:
-        _empty(ax, "no fixed-rate figures")
-        return fig
     for metric, style in (("p95", "--"), ("p99", "-.")):
         t = _target(a.targets, metric)
         if t is not None:
@@ -191,11 +234,11 @@ def latency_vs_throughput(a: Analysis) -> Figure:
             ax.axvline(t.value / scale, color="#555", ls=":", lw=1,
                        label="target %s" % t.expr)
     ax.plot([], [], "o", color="#333", mfc="white", label="generator-limited")
-    ax.set_xlabel("throughput, successful responses/s")
+    ax.set_xlabel("load sent, requests/s")
     ax.set_ylabel("ms, log scale (solid P95, dotted P99)")
     _plain_log(ax)
     ax.grid(alpha=0.3)
-    _dedupe_legend(ax, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _outside_legend(ax)
     return fig
 
 
@@ -211,6 +254,7 @@ def capacity(a: Analysis) -> Figure:
     if not names:
         _empty(ax, "no capacity search in this run")
         return fig
+    right = 0.0
     for i, name in enumerate(names):
         rows = [r for r in run.rows_of(name) if r.measurement == "capacity"
                 and r.status == "ok"]
@@ -218,7 +262,7 @@ def capacity(a: Analysis) -> Figure:
         vals = _by_repeat(good or rows, "capacity_rps")
         if not vals:
             continue
-        m, lo, hi = mean_interval(vals)
+        m, lo, hi = clipped_interval(vals)
         limited = not good
         # a search that never found a failing rate only bounds the capacity from below
         bound = any(r.capacity_bound == "lower" for r in (good or rows))
@@ -229,6 +273,7 @@ def capacity(a: Analysis) -> Figure:
                               " (generator-limited)" if limited else
                               (" (lower bound)" if bound else ""))
         ax.text(max(hi, m), i, label, va="center", fontsize=7)
+        right = max(right, hi, m)
     for metric, scale in (("sustained_rpm", 60.0), ("sustained_rps", 1.0),
                           ("peak_rpm", 60.0), ("peak_rps", 1.0)):
         t = _target(a.targets, metric)
@@ -237,9 +282,10 @@ def capacity(a: Analysis) -> Figure:
                        label="%s (%s req/s)" % (t.expr, _num(round(t.value / scale, 1))))
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("req/s")
+    ax.set_xlabel("req/s (mean over repeats, 95% interval clipped at 0)")
+    ax.set_xlim(0, right * 1.4 or 1.0)  # room for the labels right of the bars
     ax.grid(axis="x", alpha=0.3)
-    _dedupe_legend(ax, loc="lower right")
+    _outside_legend(ax)
     return fig
 
 
@@ -322,12 +368,15 @@ def claims_chart(a: Analysis) -> Figure:
     ax.set_yticks(range(len(rows)), labels, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel("improvement factor (ratio for throughput, 1/ratio for latency and memory)")
-    _dedupe_legend(ax, loc="upper left", bbox_to_anchor=(1.1, 1.0))
+    ax.legend(*_unique_handles(ax), fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.12, 1.0), borderaxespad=0.0)  # past the verdict labels
     return fig
 
 
 def all_figures(a: Analysis) -> Dict[str, Figure]:
     """Every plot of the report, by file stem."""
-    return {"latency_percentiles": latency_percentiles(a),
-            "latency_vs_throughput": latency_vs_throughput(a),
-            "capacity": capacity(a), "resources": resources(a), "claims": claims_chart(a)}
+    figures: Dict[str, Optional[Figure]] = {
+        "latency_percentiles": latency_percentiles(a),
+        "latency_vs_throughput": latency_vs_throughput(a),
+        "capacity": capacity(a), "resources": resources(a), "claims": claims_chart(a)}
+    return {k: f for k, f in figures.items() if f is not None}

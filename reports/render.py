@@ -23,9 +23,11 @@ from .verdicts import Judged
 
 PLOT_TITLES = {
     "claims": "The guide's claims: claimed range (band) vs measured 95% interval (bar)",
-    "latency_percentiles": "Latency percentiles per variant at the reference rate",
-    "latency_vs_throughput": "Latency vs throughput with the SLO lines",
-    "capacity": "Capacity per variant",
+    "latency_percentiles": "Latency percentiles per variant at the reference rate "
+                           "(geometric mean over repeats, 95% interval)",
+    "latency_vs_throughput": "Latency vs load (fixed rates and capacity probes) with the SLO "
+                             "lines; drawn for variants with two or more rates",
+    "capacity": "Capacity per variant (95% interval clipped at 0)",
     "resources": "RSS and CPU over time",
 }
 CSV_COLUMNS = ["section", "variant", "compare_to", "item", "metric", "value", "unit", "ratio",
@@ -64,8 +66,9 @@ def plan_line(a: Analysis) -> str:
     if p.get("warmup_s") is not None:
         parts.append("warm-up %ss" % _g(p["warmup_s"]))
     parts.append("seed %s" % a.run.meta.seed)
-    parts.append("complete" if a.run.meta.complete else
-                 ("interrupted" if a.run.meta.interrupted else "incomplete"))
+    state = a.run.state
+    parts.append(state.kind if state.kind != "incomplete" or not state.failed_rows
+                 else "incomplete with failures")
     return ", ".join(parts)
 
 
@@ -105,8 +108,22 @@ def claim_range_text(j: Judged) -> str:
     return "%s (ratio %g..%g)" % (j.claim.text, j.claim.low, j.claim.high)
 
 
+def floor_sentence(metric: str, half: float, n: Optional[int] = None) -> str:
+    """What an A/A floor means for the reader, in one sentence."""
+    text = ("%s: two identical services differed by up to %s: smaller effects cannot be "
+            "told apart here" % (metric, _pct(half)))
+    if half >= 1.0:
+        text += (" (the interval is wider than the figure itself%s: more repeats narrow it)"
+                 % (", with %d repeats" % n if n else ""))
+    return text + "."
+
+
+def _pct(x: float) -> str:
+    return "%.0f%%" % (100 * x) if x >= 0.1 else "%.1f%%" % (100 * x)
+
+
 def noise_text(a: Analysis) -> str:
-    """One sentence on the noise floor from the A/A pair(s)."""
+    """The noise floor from the A/A pair(s), with what it means."""
     half = a.noise_halfwidth
     if not a.noise:
         return ("No A/A pair in this plan: the noise floor is unknown, so small effects "
@@ -114,8 +131,9 @@ def noise_text(a: Analysis) -> str:
     if not half:
         return "A/A pair present, but with too few repeats for an interval."
     pairs = sorted({j.effect.label for j in a.noise})
-    return "Noise floor from the A/A pair (%s): %s." % (
-        "; ".join(pairs), ", ".join("%s ±%.1f%%" % (m, 100 * h) for m, h in half.items()))
+    return "Noise floor from the A/A pair (%s): %s" % (
+        "; ".join(pairs), " ".join(floor_sentence(m, h, a.run.repeats())
+                                   for m, h in half.items()))
 
 
 def figures_note(a: Analysis) -> List[str]:
@@ -168,6 +186,18 @@ def _judged_row(j: Judged) -> Dict[str, str]:
             "note": "; ".join(dict.fromkeys(x for x in (j.note, *j.effect.notes) if x))}
 
 
+def _noise_row(j: Judged, repeats: int) -> Dict[str, str]:
+    """An A/A row, its note led by what the floor means."""
+    row = _judged_row(j)
+    r = j.effect.ratio
+    if r is not None and r.has_interval:
+        assert r.low is not None and r.high is not None
+        sentence = floor_sentence(j.effect.metric, max(abs(1 - r.low), abs(r.high - 1)),
+                                  r.n or repeats)
+        row["note"] = "; ".join(x for x in (sentence, row["note"]) if x)
+    return row
+
+
 def view(a: Analysis) -> Dict[str, Any]:
     """Everything the templates show, as strings."""
     run = a.run
@@ -187,7 +217,7 @@ def view(a: Analysis) -> Dict[str, Any]:
         "claims": [_judged_row(j) for j in a.claims],
         "instrument": instrument_view(a),
         "figures_note": figures_note(a),
-        "noise": [_judged_row(j) for j in a.noise],
+        "noise": [_noise_row(j, a.run.repeats()) for j in a.noise],
         "effects": [_judged_row(j) for j in a.effects],
         "skipped": [{"variant": k, "reason": v} for k, v in run.skipped.items()],
         "failed": [{"variant": r.variant, "repeat": r.repeat, "measurement": r.measurement,
@@ -274,7 +304,7 @@ def format_markdown(a: Analysis, plot_files: Sequence[str] = ()) -> str:
     out += ["", *format_time_markdown(where_time_goes(a.run.run_dir))]
     out += ["## Details", "", "### Noise floor (A/A)", "", noise_text(a), ""]
     if v["noise"]:
-        out += _md_dicts(v["noise"], ("comparison", "metric", "n", "ratio", "verdict"))
+        out += _md_dicts(v["noise"], ("comparison", "metric", "n", "ratio", "verdict", "note"))
     out += ["### Skipped variants", ""]
     out += (["- `%s`: %s" % (s["variant"], s["reason"]) for s in v["skipped"]]
             or ["None."]) + [""]

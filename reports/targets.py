@@ -127,13 +127,33 @@ def parse_target(expr: str, name: str = "", route: Optional[str] = None,
 def load_targets(path: Optional[Path] = None) -> List[Target]:
     """Targets from a TOML file of ``[[target]]`` tables (default: the guide's)."""
     path = Path(path) if path is not None else DEFAULT_TARGETS
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError("%s: no such targets file" % path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError("%s: cannot read the targets file (%s)" % (path, exc)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError("%s: not valid TOML: %s" % (path, exc)) from None
+    targets = data.get("target", [])
+    if not isinstance(targets, list) or not all(isinstance(t, dict) for t in targets):
+        raise ValueError("%s: expected [[target]] tables with an expr each" % path)
     out = []
-    for i, t in enumerate(data.get("target", [])):
+    for i, t in enumerate(targets):
         if "expr" not in t:
             raise ValueError("%s: target #%d has no expr" % (path, i + 1))
-        out.append(parse_target(str(t["expr"]), str(t.get("name", "")), t.get("route"),
-                                str(t.get("note", ""))))
+        route = t.get("route")
+        if route is not None and not isinstance(route, str):
+            raise ValueError("%s: target #%d: route must be a string" % (path, i + 1))
+        try:
+            out.append(parse_target(str(t["expr"]), str(t.get("name", "")), route,
+                                    str(t.get("note", ""))))
+        except ValueError as exc:
+            raise ValueError("%s: target #%d: %s" % (path, i + 1, exc)) from None
+    if not out:
+        raise ValueError("%s: no [[target]] tables: nothing to judge against" % path)
     return out
 
 
@@ -217,11 +237,13 @@ def _mean(v: List[float]) -> float:
     return sum(v) / len(v)
 
 
-def measure(run: RunData, variant: str, t: Target) -> Tuple[Optional[float], int, str, str]:
-    """(value, repeats, load model, reason) of a target's metric for one variant."""
+def measure(run: RunData, variant: str, t: Target, include_limited: bool = False
+            ) -> Tuple[Optional[float], int, str, str]:
+    """(value, repeats, load model, reason) of a target's metric for one variant;
+    ``include_limited`` also takes generator-limited rows (lower bounds of a rate)."""
     rows = _rows_for(run, variant, t)
-    if t.metric == "rss_mb":  # memory is the service's own even when the generator lagged
-        good = [r for r in rows if r.status == "ok"]
+    if t.metric == "rss_mb" or include_limited:  # memory is the service's own even when
+        good = [r for r in rows if r.status == "ok"]  # the generator lagged
     else:
         good = [r for r in rows if usable(r)]
     models = "+".join(dict.fromkeys(r.load_model for r in good))
@@ -271,6 +293,57 @@ def measure(run: RunData, variant: str, t: Target) -> Tuple[Optional[float], int
     return value, n, models or "-", reason
 
 
+NOT_PLANNED = "not in the plan for this variant"
+LOWER_BOUND_PASS = "a lower bound (generator-limited) already meets the target"
+
+
+def _rate_floor(t: Target) -> bool:
+    """An "at least this rate" target, which a lower bound can settle."""
+    return t.op in (">", ">=") and (t.metric.startswith("sustained")
+                                    or t.metric.startswith("peak"))
+
+
+def _has(run: RunData, measurement: str) -> bool:
+    return any(r.measurement == measurement for r in run.rows)
+
+
+def planned(run: RunData, variant: str, t: Target) -> bool:
+    """Whether the run's plan measures what ``t`` needs for ``variant``. A target the plan
+    never measures is N/A; one it does measure but has no figure for cannot pass."""
+    p = run.plan
+    m = t.metric
+    external = bool(run.meta.target)
+
+    def chosen(key: str) -> bool:
+        names = list(p.get(key) or [])
+        return not names or variant in names
+
+    # an older or hand-made run.json without these keys: go by what the run measured
+    capacity = (bool((p.get("capacity") or {}).get("enabled", True)) and chosen("capacity_for")
+                if "capacity" in p else _has(run, "capacity"))
+    locust = (int(p.get("locust_users") or 0) > 0 and chosen("locust_for")
+              if "locust_users" in p else _has(run, "locust"))
+    if m in _LATENCY or m in ("error_rate", "cpu_pct"):
+        if m == "cpu_pct" and external:
+            return False  # the lab samples only the processes it started
+        if t.route is not None and "/api/orders" in t.route:
+            return (float(p.get("orders_rate") or 0) > 0 if "orders_rate" in p
+                    else _has(run, "orders"))
+        return True
+    if m == "rss_mb":
+        return not external
+    if m.startswith("sustained"):
+        return capacity
+    if m.startswith("peak"):
+        return capacity or locust
+    if m == "classify_rps":
+        if external:
+            return False
+        return (float(p.get("classify_messages") or 0) > 0 if "classify_messages" in p
+                else _has(run, "classify"))
+    return True
+
+
 def evaluate(run: RunData, variant: str, targets: Sequence[Target]) -> List[TargetResult]:
     """Every target for one variant."""
     out = []
@@ -280,10 +353,26 @@ def evaluate(run: RunData, variant: str, targets: Sequence[Target]) -> List[Targ
             out.append(TargetResult(variant, t, SKIPPED, None, 0, "-", skipped))
             continue
         value, n, model, reason = measure(run, variant, t)
-        if value is None:
+        if value is None and reason == "no data" and not planned(run, variant, t):
+            out.append(TargetResult(variant, t, NA, None, 0, model, NOT_PLANNED))
+        elif value is None and reason == "generator-limited" and _rate_floor(t):
+            # a rate the generator could not push past is a lower bound: enough to pass
+            # an "at least" target, never to fail one
+            low, n, model, _ = measure(run, variant, t, include_limited=True)
+            if low is not None and t.passes(low):
+                out.append(TargetResult(variant, t, PASS, low, n, model, LOWER_BOUND_PASS))
+            else:
+                out.append(TargetResult(variant, t, LIMITED, None, 0, model, reason))
+        elif value is None:
             status = {"generator-limited": LIMITED, "failed": FAILED,
                       "interrupted": FAILED}.get(reason, NA)
             out.append(TargetResult(variant, t, status, None, 0, model, reason))
+        elif (not t.passes(value) and t.metric.startswith("sustained")
+              and any(r.capacity_bound == "lower" for r in _rows_for(run, variant, t)
+                      if r.status == "ok")):
+            out.append(TargetResult(variant, t, LIMITED, value, n, model,
+                                    "the capacity search found only a lower bound: the "
+                                    "capacity may be higher"))
         elif (not t.passes(value) and t.metric.startswith("peak")
               and any(r.generator_saturated for r in _rows_for(run, variant, t))):
             out.append(TargetResult(variant, t, LIMITED, value, n, model,

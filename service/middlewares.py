@@ -1,7 +1,7 @@
 """Middleware factories: each closes over the config it needs, none reads globals.
 
 Order (outermost first), see ``build_middlewares``: timing -> access log ->
-errors -> rate limit -> body limit -> gzip. Timing and the access log sit
+errors -> request size -> rate limit -> body limit -> gzip. Timing and the access log sit
 outside the error handler so they see the final status of every request,
 including JSON-ified 404/405/413/429.
 """
@@ -163,6 +163,31 @@ def _detail_for(exc: web.HTTPException) -> str:
     return text or exc.reason
 
 
+MAX_LINE_BYTES = 8190  # aiohttp's default parser limit, kept as the service's own
+
+
+def request_size_middleware(codec: JsonCodec, max_bytes: int = MAX_LINE_BYTES) -> Middleware:
+    """414 for a URL, 431 for a header line over ``max_bytes``, as JSON.
+
+    The parser is told to accept longer lines (``service.server.HANDLER_ARGS``) so that
+    these answers come from here, in the service's error shape, not from aiohttp."""
+
+    @web.middleware
+    async def request_size(request: web.Request, handler: Handler) -> web.StreamResponse:
+        url = len(request.raw_path)
+        if url > max_bytes:
+            return error_response(codec, 414, f"the URL is {url} bytes; the limit is "
+                                  f"{max_bytes}")
+        for name, value in request.raw_headers:
+            if len(name) + len(value) + 2 > max_bytes:
+                return error_response(codec, 431, "header {} is {} bytes; the limit is {}"
+                                      .format(name.decode("latin-1")[:60],
+                                              len(name) + len(value) + 2, max_bytes))
+        return await handler(request)
+
+    return request_size
+
+
 def body_limit_middleware(codec: JsonCodec, max_bytes: int) -> Middleware:
     """Refuse bodies over MAX_BODY_BYTES by Content-Length before reading a byte.
 
@@ -260,6 +285,7 @@ def build_middlewares(config: ServiceConfig, codec: JsonCodec,
     if config.access_log:
         chain.append(access_log_middleware())
     chain.append(error_middleware(codec))
+    chain.append(request_size_middleware(codec))
     if config.rate_limit_enabled:
         chain.append(rate_limit_middleware(codec, config.rate_limit_rps,
                                            config.effective_burst))

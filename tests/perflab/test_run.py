@@ -83,11 +83,6 @@ def children_of(pid: int) -> List[psutil.Process]:
     return out
 
 
-@pytest.fixture
-def env(redis_url: str) -> Dict[str, str]:
-    return dict(os.environ, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
-
-
 @pytest.mark.slow
 def test_tiny_plan_writes_a_complete_run(tmp_path: Path, env: Dict[str, str]) -> None:
     plan = write_plan(tmp_path, ["baseline", "+redis_cache", "+instances", "baseline@aa"],
@@ -198,7 +193,11 @@ def test_a_killed_service_is_a_failed_measurement_and_the_run_goes_on(
     meta = RunMeta.load(run_dir)
     assert not meta.complete and meta.failures
     failed = [r for r in read_rows(run_dir) if r.status == "failed"]
-    assert len(failed) == 1 and "exited with code -9" in failed[0].failure
+    assert len(failed) == 1 and "exited with code -9 (killed by SIGKILL)" in failed[0].failure
+    first = failed[0].failure.splitlines()[0]  # what the console and Markdown show
+    assert ("; last log line: " in first and first.split("; last log line: ")[1].strip()) \
+        or first.endswith("is empty")
+    assert "FAILED" in err and first in err
     survivor = "+order_index" if failed[0].variant == "baseline" else "baseline"
     assert any(r.variant == survivor and r.status == "ok" and r.measurement == "fixed_rate"
                for r in read_rows(run_dir))

@@ -1,0 +1,66 @@
+"""procs: every child gets the mark and the parent-death signal; a dead child's note says
+what its log holds (real processes)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from perflab.procs import MARK, ProcessGroup, StopSignals, child_popen_kwargs
+
+
+def test_child_kwargs_mark_session_and_death_signal(tmp_path: Path) -> None:
+    code = ("import os, sys; print(os.environ.get(%r), os.getsid(0) == os.getpid());"
+            "import ctypes; sig = ctypes.c_int(); "
+            "ctypes.CDLL(None).prctl(2, ctypes.byref(sig)); print(sig.value)") % MARK
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, **child_popen_kwargs(dict(os.environ), None,
+                                                          signal.SIGKILL))
+    mark, own_session, death = out.stdout.split()
+    assert mark == str(os.getpid()) and own_session == "True"
+    assert int(death) == signal.SIGKILL  # PR_GET_PDEATHSIG
+
+
+def test_exit_note_shows_the_real_last_lines_or_says_there_were_none(tmp_path: Path) -> None:
+    group = ProcessGroup(tmp_path)
+    talker = group.start("talker", [sys.executable, "-c",
+                                    "print('starting'); print('listening on 1234');"
+                                    "import time; time.sleep(60)"], dict(os.environ))
+    silent = group.start("silent", [sys.executable, "-c", "import time; time.sleep(60)"],
+                         dict(os.environ))
+    deadline = time.monotonic() + 30
+    while "listening" not in (tmp_path / "talker.log").read_text() \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for child in (talker, silent):
+        os.kill(child.pid, signal.SIGKILL)
+        child.proc.wait(10)
+    note = talker.exit_note("service")
+    first, *rest = note.splitlines()
+    assert first == "service exited with code -9 (killed by SIGKILL); last log line: " \
+                    "listening on 1234"
+    assert rest[1:] == ["  starting", "  listening on 1234"]
+    assert silent.exit_note("service") == ("service exited with code -9 (killed by SIGKILL); "
+                                           "its log %s is empty" % (tmp_path / "silent.log"))
+    group.stop_all()
+
+
+def test_stop_signals_interrupt_once_then_ignore() -> None:
+    shown = []
+    previous = signal.getsignal(signal.SIGTERM)
+    with StopSignals(shown.append) as stops:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # interrupted at once by the handler
+            raise AssertionError("the first signal did not interrupt")
+        except KeyboardInterrupt:
+            pass
+        os.kill(os.getpid(), signal.SIGINT)  # during clean-up: reported, not raised
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stops.stopping and len(stops.received) == 3
+    assert len(shown) == 2 and "already stopping" in shown[0]
+    assert signal.getsignal(signal.SIGTERM) is previous
