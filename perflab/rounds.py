@@ -99,13 +99,17 @@ def run_repeat(ctx: Context, repeat: int, variants: Sequence[Variant]) -> None:
         ctx.meta.schedule.extend(b.to_dict() for b in [*latency, *peak])
         if ctx.options.target is None and repeat <= ctx.plan.classify_repeats:
             for name, lv in live.items():
-                if not ctx.plan.wants_classify(name):
+                if not ctx.plan.wants_classify(name) or not lv.alive():
                     continue
                 ctx.display.phase("%s: classifier speed of %s" % (label, name))
                 classify(ctx, lv.variant, repeat)
         for name, lv in live.items():
-            if not lv.alive():
+            if not lv.alive() and not any(f["variant"] == name and f["repeat"] == repeat
+                                          and f["kind"] == "service"
+                                          for f in ctx.meta.failures):
+                # died where no row said so (a warm-up, a pilot): its own failed row
                 ctx.fail(name, repeat, "service", death(lv.child))
+                _failed_row(ctx, lv.variant, repeat, death(lv.child))
     finally:
         if ctx.generator is not None:  # the generator before the services it drives
             ctx.stack.group.stop(ctx.generator, grace=3.0)
