@@ -19,7 +19,7 @@ from .procs import Child, ProcessGroup, free_port
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("aiohttp", "redis", "locust", "hdrhistogram", "psutil", "uvloop", "orjson",
             "pandas", "matplotlib", "gunicorn")
-PYPY_PACKAGES = ("aiohttp>=3.9", "redis>=5.0")
+PYPY_PACKAGES = ("aiohttp>=3.9", "redis>=5.0", "prometheus_client>=0.17")
 
 
 def machine_info() -> Dict[str, Any]:
@@ -131,29 +131,36 @@ def pypy_venv_dir() -> Path:
 
 def ensure_pypy(log: Callable[[str], None] = lambda s: None,
                 venv: Optional[Path] = None) -> Tuple[Optional[Path], str]:
-    """A PyPy interpreter with aiohttp and redis installed: (python path, "") or (None, why).
+    """A PyPy interpreter with PYPY_PACKAGES installed: (python path, "") or (None, why).
 
-    Debian's pypy3 (Python 3.9) plus pypy3-venv; the venv is made once and cached.
+    Debian's pypy3 (Python 3.9) plus pypy3-venv; the venv is made once and cached. Its
+    marker file lists the packages it was made with, so a venv from an older list gets
+    the new packages installed (pip leaves the others as they are).
     """
     venv = venv or pypy_venv_dir()
     python = venv / "bin" / "python"
     marker = venv / ".perflab-ready"
-    if marker.exists() and python.exists():
+    wanted = "\n".join(PYPY_PACKAGES) + "\n"  # a venv made for an older list is topped up
+    if marker.exists() and python.exists() and marker.read_text() == wanted:
         return python, ""
-    pypy = shutil.which("pypy3")
-    if pypy is None:
-        return None, "pypy3 is not installed (apt-get install pypy3 pypy3-venv)"
-    log("creating the PyPy venv in %s (once; about a minute)" % venv)
-    made = subprocess.run([pypy, "-m", "venv", str(venv)], capture_output=True, text=True)
-    if made.returncode != 0:
-        return None, "pypy3 -m venv failed (is pypy3-venv installed?): %s" % (
-            made.stderr.strip().splitlines()[-1:] or "")
+    if not python.exists():
+        pypy = shutil.which("pypy3")
+        if pypy is None:
+            return None, "pypy3 is not installed (apt-get install pypy3 pypy3-venv)"
+        log("creating the PyPy venv in %s (once; about a minute)" % venv)
+        made = subprocess.run([pypy, "-m", "venv", str(venv)], capture_output=True,
+                              text=True)
+        if made.returncode != 0:
+            return None, "pypy3 -m venv failed (is pypy3-venv installed?): %s" % (
+                made.stderr.strip().splitlines()[-1:] or "")
+    else:
+        log("installing %s into the PyPy venv %s" % (", ".join(PYPY_PACKAGES), venv))
     inst = subprocess.run([str(python), "-m", "pip", "install", "-q", *PYPY_PACKAGES],
                           capture_output=True, text=True)
     if inst.returncode != 0:
         tail = (inst.stderr or inst.stdout).strip().splitlines()[-3:]
         return None, "pip install into the PyPy venv failed: %s" % " | ".join(tail)
-    marker.write_text("ok\n")
+    marker.write_text(wanted)
     return python, ""
 
 

@@ -65,6 +65,9 @@ _ENV: Dict[str, Tuple[str, Callable[[str, str], Any]]] = {
     "max_message_chars": ("MAX_MESSAGE_CHARS", integer(1)),
     "max_batch_messages": ("MAX_BATCH_MESSAGES", integer(1)),
     "loop_lag_interval": ("LOOP_LAG_INTERVAL", _seconds),
+    # prometheus_client's own variable (it reads it too, at import): gunicorn's workers
+    # share their metrics through files in this folder
+    "metrics_multiproc_dir": ("PROMETHEUS_MULTIPROC_DIR", lambda var, raw: raw.strip()),
 }
 
 SERVICE_ENV_VARS: Tuple[str, ...] = tuple(var for var, _ in _ENV.values())
@@ -87,6 +90,7 @@ class ServiceConfig:
     max_message_chars: int = 2000  # MAX_MESSAGE_CHARS: longer messages get 400
     max_batch_messages: int = 50  # MAX_BATCH_MESSAGES: longer batches get 400
     loop_lag_interval: float = 0.1  # LOOP_LAG_INTERVAL seconds between lag probes
+    metrics_multiproc_dir: str = ""  # PROMETHEUS_MULTIPROC_DIR: "" = one process's metrics
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> ServiceConfig:
