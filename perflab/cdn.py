@@ -33,9 +33,9 @@ FAQ_ROUTE = "GET /api/faq/{article_id}"  # the service's route label in /metrics
 @dataclass(frozen=True)
 class CdnConfig:
     rate: float = 100.0  # requests/s, well under the service's capacity for the route
-    duration_s: float = 2.0
-    warmup_s: float = 1.0
-    repeats: int = 2
+    duration_s: float = 1.5
+    warmup_s: float = 0.7
+    repeats: int = 3
     seed: int = 1
     articles: int = 0  # 0: the service's FAQ_ARTICLES (default 3000)
 

@@ -168,6 +168,18 @@ def search_capacity(probe: Callable[[float], Dict[str, Any]], start: float, fact
             break
         best = rate
         rate = round(rate * factor, 1)
+    down = 0
+    while best is None and fail is not None and not limited and down < 2:
+        # the first probe failed: step down (a neighbour's burst, or a low capacity)
+        if clock() > deadline:
+            budget_hit = True
+            break
+        down += 1
+        rate = round(fail / factor, 1)
+        if run(rate):
+            best = rate
+        else:
+            fail = rate
     if best is not None and fail is not None and not limited:
         lo, hi = best, fail
         for _ in range(bisect_steps):
@@ -303,6 +315,7 @@ def measure_scaling(config: ScalingConfig, service_env: Mapping[str, str], redis
                 b.create()
                 b.attach(inst.child.pid)
         rng = random.Random(config.seed)
+        hint: Optional[float] = None  # per-instance capacity seen so far
         for repeat in range(1, config.repeats + 1):
             order = list(config.instances)
             rng.shuffle(order)
@@ -310,8 +323,11 @@ def measure_scaling(config: ScalingConfig, service_env: Mapping[str, str], redis
                 flush_prefix(redis_url, prefix)
                 show("scaling r%d: N=%d capacity search" % (repeat, n))
                 rec = _search(config, plan, group, instances[:n], budgets[:n],
-                              samplers[:n], repeat, out_dir, env)
+                              samplers[:n], repeat, out_dir, env, hint)
                 records.append(rec)
+                if rec.capacity_rps and rec.bound == "bracketed":
+                    per = rec.capacity_rps / n
+                    hint = per if hint is None else min(hint, per)
                 result = replace(result, searches=tuple(records))
                 result.save(path)
     except KeyboardInterrupt:
@@ -335,7 +351,10 @@ def measure_scaling(config: ScalingConfig, service_env: Mapping[str, str], redis
 def _search(config: ScalingConfig, plan: BudgetPlan, group: ProcessGroup,
             instances: Sequence[Instance], budgets: Sequence[CpuBudget],
             samplers: Sequence[Sampler], repeat: int, out_dir: Path,
-            env: Mapping[str, str]) -> SearchRecord:
+            env: Mapping[str, str], hint: Optional[float] = None) -> SearchRecord:
+    """One capacity search through a fresh nginx over ``instances``. With a ``hint``
+    (capacity per instance from earlier searches) it starts just below N x hint and
+    steps by sqrt(factor), so that it brackets the capacity in fewer, finer probes."""
     n = len(instances)
     lb = start_nginx(group, out_dir / "nginx" / ("n%d-r%d" % (n, repeat)),
                      [i.port for i in instances], cpus=plan.generator_cpus,
@@ -345,8 +364,12 @@ def _search(config: ScalingConfig, plan: BudgetPlan, group: ProcessGroup,
             return _probe(config, plan, group, lb.url, instances, budgets, samplers, rate,
                           repeat, out_dir, env)
 
-        s = search_capacity(probe, config.start_rate * n, config.factor, config.max_rate,
-                            config.bisect_steps, config.budget_s)
+        if hint is None:
+            start, factor = config.start_rate * n, config.factor
+        else:
+            start, factor = round(0.85 * hint * n, 1), config.factor ** 0.5
+        s = search_capacity(probe, start, factor, config.max_rate, config.bisect_steps,
+                            config.budget_s)
     finally:
         group.stop(lb.child)
     notes = []

@@ -5,8 +5,12 @@ the search ran out of rates or time or the generator limited it, is left out, as
 everywhere in the report). Speed-up S(N) = capacity(N) / capacity(1) and efficiency
 E(N) = capacity(N) / (N x capacity(1)) are ratios of means over repeats with their
 95% intervals (``stats.ratio_of_means``, paired by repeat: the N of one repeat ran
-back to back). "Near-linear" is judged on the speed-up against the claimed range
-[w N, N], w the weakest efficiency the catalogue's instances claim allows (0.9).
+back to back), widened by the search's resolution: a search brackets the capacity
+between its last passing and first failing rate, so the interval runs from
+passes(N)/fails(1) to fails(N)/passes(1) (each end with its own interval), and the
+estimate uses each bracket's geometric middle. "Near-linear" is judged on the
+speed-up against the claimed range [w N, N], w the weakest efficiency the
+catalogue's instances claim allows (0.9).
 
 Load balancing: each instance's share of the requests in the probe at capacity, read
 from its own /metrics; the spread is max/min share per repeat, judged against the
@@ -15,6 +19,7 @@ lab's reading of "evenly" (``EVEN_SPREAD``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
@@ -37,15 +42,20 @@ class ScalingRow:
     note: str
 
 
-def capacities(result: ScalingResult, n: int) -> Tuple[Dict[int, float], Tuple[str, ...]]:
-    """repeat -> capacity of N instances, bracketed searches only; and the exclusions."""
+def capacities(result: ScalingResult, n: int, which: str = "pass"
+               ) -> Tuple[Dict[int, float], Tuple[str, ...]]:
+    """repeat -> capacity of N instances (``which``: pass = highest passing rate, fail =
+    lowest failing rate, mid = their geometric middle), bracketed searches only; and the
+    exclusions."""
     values: Dict[int, float] = {}
     excluded: List[str] = []
     for s in result.searches:
         if s.instances != n:
             continue
-        if s.bound == "bracketed" and s.capacity_rps is not None and not s.generator_limited:
-            values[s.repeat] = float(s.capacity_rps)
+        if (s.bound == "bracketed" and s.capacity_rps is not None and s.fail_rps is not None
+                and not s.generator_limited):
+            lo, hi = float(s.capacity_rps), float(s.fail_rps)
+            values[s.repeat] = {"pass": lo, "fail": hi, "mid": math.sqrt(lo * hi)}[which]
         else:
             why = "generator-limited" if s.generator_limited else (
                 "lower bound" if s.bound == "lower" else "no probe passed")
@@ -70,8 +80,8 @@ def scaling_table(result: ScalingResult) -> List[ScalingRow]:
             rows.append(ScalingRow(n, caps, excluded, cap, None, None, NOT_JUDGED,
                                    "no bracketed capacity for N=%d" % (n if not caps else 1)))
             continue
-        speed = ratio_of_means(caps, one)
-        eff = ratio_of_means(caps, {k: n * v for k, v in one.items()})
+        speed = bracketed_ratio(result, n, 1.0)
+        eff = bracketed_ratio(result, n, float(n))
         if speed is None:
             rows.append(ScalingRow(n, caps, excluded, cap, None, None, NOT_JUDGED, "no ratio"))
             continue
@@ -79,6 +89,25 @@ def scaling_table(result: ScalingResult) -> List[ScalingRow]:
                               speed.n)
         rows.append(ScalingRow(n, caps, excluded, cap, speed, eff, verdict, note))
     return rows
+
+
+def bracketed_ratio(result: ScalingResult, n: int, scale: float) -> Optional[Ratio]:
+    """capacity(N) / (scale x capacity(1)) over repeats, its interval widened to the
+    searches' brackets (module docstring)."""
+    mid_n, _ = capacities(result, n, "mid")
+    mid_1, _ = capacities(result, 1, "mid")
+    est = ratio_of_means(mid_n, {k: scale * v for k, v in mid_1.items()})
+    low = ratio_of_means(capacities(result, n, "pass")[0],
+                         {k: scale * v for k, v in capacities(result, 1, "fail")[0].items()})
+    high = ratio_of_means(capacities(result, n, "fail")[0],
+                          {k: scale * v for k, v in capacities(result, 1, "pass")[0].items()})
+    if est is None or low is None or high is None:
+        return None
+    if low.low is None or high.high is None:  # one repeat: the bracket is all there is
+        return Ratio(est.estimate, low.estimate, high.estimate, est.n, est.paired,
+                     "search brackets, 1 repeat")
+    return Ratio(est.estimate, low.low, high.high, est.n, est.paired,
+                 "search brackets and %s" % est.method)
 
 
 @dataclass(frozen=True)
