@@ -100,11 +100,14 @@ def start_nginx(group: ProcessGroup, prefix: Path, upstream_ports: Sequence[int]
         raise FileNotFoundError(reason)
     prefix.mkdir(parents=True, exist_ok=True)
     (prefix / "logs").mkdir(exist_ok=True)
-    prefix.chmod(0o755)  # workers run as an unprivileged user when the master is root
     port = free_port()
     conf = prefix / "nginx.conf"
     conf.write_text(render_config(port, upstream_ports, faq_cache, access_log))
     argv = [binary, "-p", str(prefix) + "/", "-c", str(conf), "-e", "stderr"]
+    if os.geteuid() == 0:
+        # as root, workers would run as "nobody" and could not reach a prefix under a
+        # private folder (a test's tmp_path): keep them as the lab's user
+        argv += ["-g", "user root;"]
     check = group.start(name + "-check", [*argv, "-t", "-q"], {"PATH": "/usr/bin:/bin"})
     code = check.proc.wait(timeout)
     group.stop(check)
