@@ -106,7 +106,9 @@ CATALOGUE: Tuple[Toggle, ...] = (
            {"LOG_LEVEL": "DEBUG", "ACCESS_LOG": "1"}, {"LOG_LEVEL": "WARNING", "ACCESS_LOG": "0"},
            None, ()),
     Toggle("pooling", "Connection pooling", {"POOLING": "0"}, {"POOLING": "1"}, None, (),
-           "Redis, SQLite and carrier connections per request vs shared"),
+           "Redis, SQLite and carrier connections per request vs shared; +pooling has Redis "
+           "in the path (IR_CACHE_BACKEND=redis) and is compared with +redis_cache",
+           reference="+redis_cache", requires={"IR_CACHE_BACKEND": "redis"}),
     Toggle("batching", "Batch endpoint", {"BATCHING": "0"}, {"BATCHING": "1"}, None, (),
            "enables POST /api/chat/batch; single-message traffic is unchanged"),
     Toggle("uvloop", "uvloop event loop", {"EVENT_LOOP": "asyncio"}, {"EVENT_LOOP": "uvloop"},
