@@ -149,3 +149,19 @@ def test_window_is_the_difference_of_two_scrapes() -> None:
     chat = w["POST /api/chat"]
     assert chat.requests == 20 and chat.by_status == {"200": 20}
     assert chat.quantiles_ms["p50"] == pytest.approx(10.0)  # 10 of 20 in the first bucket
+
+
+def test_checklist_statements_are_effects_without_a_claim() -> None:
+    from perflab.checklist import ChecklistResult
+    from reports.checklist import statements
+
+    blocks = tuple({"repeat": r,
+                    "batching": {"batch": {"messages_per_s": 1000.0 + r},
+                                 "single": {"messages_per_s": 650.0 - r}},
+                    "pooling": {"a": {"p50_ms": 2.0}, "b": {"p50_ms": 2.0 + 0.01 * r}}}
+                   for r in (1, 2, 3))
+    by = {s.item: s for s in statements(ChecklistResult({}, blocks, {}))}
+    assert by["batching"].verdict == "better" and by["batching"].ratio is not None
+    assert by["batching"].ratio.estimate > 1.5
+    assert by["pooling"].verdict == "inconclusive"  # within 1%: no measurable effect
+    assert by["gzip bytes"].verdict == "not judged"  # not measured
