@@ -45,33 +45,31 @@ class Mechanism:
         return {"kind": "cgroup-v%d" % self.version, "root": str(self.root)}
 
 
+def _mounts(fstype: str) -> List[Tuple[Path, List[str]]]:
+    """(mount point, options) of every mount of ``fstype`` (cgroup or cgroup2)."""
+    try:
+        lines = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return []
+    return [(Path(p[1]), p[3].split(",")) for p in (line.split() for line in lines)
+            if len(p) >= 4 and p[2] == fstype]
+
+
 def _v1_mount() -> Optional[Path]:
     """The cgroup v1 hierarchy holding the cpu controller (cpu or cpu,cpuacct)."""
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return None
-    for line in mounts:
-        parts = line.split()
-        if len(parts) >= 4 and parts[2] == "cgroup" and "cpu" in parts[3].split(","):
-            return Path(parts[1])
+    for root, options in _mounts("cgroup"):
+        if "cpu" in options:
+            return root
     return V1_MOUNT if (V1_MOUNT / "cpu.cfs_quota_us").exists() else None
 
 
 def _v2_root() -> Optional[Path]:
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return None
-    for line in mounts:
-        parts = line.split()
-        if len(parts) >= 3 and parts[2] == "cgroup2":
-            root = Path(parts[1])
-            try:
-                if "cpu" in (root / "cgroup.controllers").read_text().split():
-                    return root
-            except OSError:
-                continue
+    for root, _ in _mounts("cgroup2"):
+        try:
+            if "cpu" in (root / "cgroup.controllers").read_text().split():
+                return root
+        except OSError:
+            continue
     return None
 
 
