@@ -107,7 +107,7 @@ def format_plan(rows: Sequence[PlanRow], efficiency: Interval,
     by_variant: Dict[str, List[PlanRow]] = {}
     for r in rows:
         by_variant.setdefault(r.variant, []).append(r)
-    lines = ["Capacity planning: instances needed to stay under CPU < 60% and P95 < 200 ms "
+    lines = ["Capacity planning: instances needed to stay under CPU < 60%% and P95 < 200 ms "
              "(estimate / pessimistic); scaling efficiency %.2f [%.2f, %.2f]" % tuple(efficiency),
              "",
              "| variant | one instance carries | set by | %s |"

@@ -165,3 +165,12 @@ def test_checklist_statements_are_effects_without_a_claim() -> None:
     assert by["batching"].ratio.estimate > 1.5
     assert by["pooling"].verdict == "inconclusive"  # within 1%: no measurable effect
     assert by["gzip bytes"].verdict == "not judged"  # not measured
+
+
+def test_plan_formats_with_its_assumptions() -> None:
+    from reports.planning import ASSUMPTIONS, format_plan
+
+    eff = (0.95, 0.8, 1.0)
+    v = VariantCapacity("a", (100.0, 90.0, 110.0), 0.002)
+    lines = format_plan(capacity_plan([v], eff), eff, {"efficiency": "N=3"})
+    assert "1,000 req/min" in lines[2] and ASSUMPTIONS[0] in lines[-2]
