@@ -29,10 +29,12 @@ def render(template: str, values: Dict[str, str]) -> str:
 
 
 def values_for(listen: str, upstreams: List[str], workers: str = "1",
-               faq_cache: bool = True) -> Dict[str, str]:
+               faq_cache: bool = True, access_log: str = "off") -> Dict[str, str]:
+    """Placeholder values; ``access_log`` is nginx's access_log argument ("off", or
+    "logs/access.log perflab" for the lab's format with the cache status)."""
     servers = " ".join(f"server {u} max_fails=0;" for u in upstreams)
     return {"NGINX_LISTEN": listen, "NGINX_UPSTREAMS": servers, "NGINX_WORKERS": workers,
-            "NGINX_FAQ_CACHE": "faq" if faq_cache else "off"}
+            "NGINX_FAQ_CACHE": "faq" if faq_cache else "off", "NGINX_ACCESS_LOG": access_log}
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -44,11 +46,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--workers", default="1", help="worker_processes (a number or auto)")
     parser.add_argument("--no-faq-cache", action="store_true",
                         help="turn the proxy_cache for GET /api/faq/{id} off")
+    parser.add_argument("--access-log", default="off",
+                        help="nginx access_log argument, e.g. 'logs/access.log perflab'")
     parser.add_argument("--template", type=Path, default=TEMPLATE)
     parser.add_argument("-o", "--output", type=Path, help="write here (default stdout)")
     args = parser.parse_args(argv)
     text = render(args.template.read_text(),
-                  values_for(args.listen, args.upstream, args.workers, not args.no_faq_cache))
+                  values_for(args.listen, args.upstream, args.workers, not args.no_faq_cache,
+                             args.access_log))
     if args.output is None:
         sys.stdout.write(text)
     else:

@@ -33,7 +33,13 @@ import resource
 import time
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from loadtests.oloop_feed import PREBUILD_MAX, Feed, cached_order_ids, parse_route
+from loadtests.oloop_feed import (
+    PREBUILD_MAX,
+    Feed,
+    cached_order_ids,
+    faq_article_ids,
+    parse_route,
+)
 from loadtests.oloop_pool import Pool, Stats, host_port
 from loadtests.oloop_sys import PreciseTimer, cpu_affinity
 from loadtests.workload import Workload
@@ -97,10 +103,16 @@ class Engine:
         host, port, header = host_port(cfg["url"])
         workload = None
         if route.is_chat or route.is_templated:
-            workload = Workload(
-                seed=cfg["seed"], zipf_s=cfg["zipf_s"],
-                order_ids=cached_order_ids(cfg["data_seed"], cfg.get("orders_count")),
-                session_prefix=cfg.get("session_prefix") or f"ol{cfg['seed']}-")
+            if cfg.get("faq_articles"):  # the templated id is an article: none unknown
+                workload = Workload(
+                    seed=cfg["seed"], unknown_order_share=0.0, unknown_ids=["0"],
+                    pool_size=10, order_ids=list(faq_article_ids(
+                        int(cfg["faq_articles"]), cfg["zipf_s"], cfg["seed"])))
+            else:
+                workload = Workload(
+                    seed=cfg["seed"], zipf_s=cfg["zipf_s"],
+                    order_ids=cached_order_ids(cfg["data_seed"], cfg.get("orders_count")),
+                    session_prefix=cfg.get("session_prefix") or f"ol{cfg['seed']}-")
         feed = Feed(url_host=header, route=route, arrival=cfg["arrival"], rate=cfg["rate"],
                     seed=cfg["seed"], end=cfg["warmup"] + cfg["duration"], share=plan.share,
                     shares=plan.shares, cap=cfg.get("max_requests"), workload=workload)

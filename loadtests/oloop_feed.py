@@ -18,13 +18,14 @@ Requests are encoded to bytes before the block starts (``Feed.take``), up to
 from __future__ import annotations
 
 import functools
+import random
 from dataclasses import dataclass
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import orjson
 
-from loadtests.workload import Workload, load_order_ids
+from loadtests.workload import Workload, load_order_ids, zipf_sampler
 
 __all__ = ["CHUNK", "EPS", "PREBUILD_MAX", "Feed", "Route", "arrival_offsets",
            "cached_order_ids", "parse_route"]
@@ -80,6 +81,20 @@ def arrival_offsets(arrival: str, rate: float, seed: int) -> Iterator[np.ndarray
             yield out
     else:
         raise ValueError(f"arrival must be 'constant' or 'poisson', got {arrival!r}")
+
+
+FAQ_DRAWS = 20000  # ids in the popularity table: the most popular article appears most
+
+
+@functools.lru_cache(maxsize=8)
+def faq_article_ids(articles: int, zipf_s: float, seed: int) -> Tuple[str, ...]:
+    """Article ids 1..articles drawn with Zipf popularity (a few read often, most rarely,
+    as on a help centre; popularity is not id order), for GET /api/faq/{id}."""
+    rng = random.Random(seed * 7 + 3)
+    draw = zipf_sampler(articles, zipf_s, rng)
+    order = list(range(1, articles + 1))
+    rng.shuffle(order)
+    return tuple(str(order[draw()]) for _ in range(FAQ_DRAWS))
 
 
 @functools.lru_cache(maxsize=8)

@@ -75,6 +75,8 @@ class OpenLoopConfig:
     zipf_s: float = 1.1
     data_seed: int = 42  # DATA_SEED of the service, to reference existing order ids
     orders_count: Optional[int] = None  # the service's ORDERS_COUNT (None: the default)
+    # > 0: the templated route's id is a help-centre article (1..faq_articles, Zipf)
+    faq_articles: Optional[int] = None
     lag_threshold_ms: float = 10.0  # generator lag p99 above this: saturated
     cpu_threshold_pct: float = 90.0  # a process's CPU (% of one core) at or above: saturated
     min_rate_ratio: float = 0.95  # achieved/scheduled below this: saturated

@@ -73,7 +73,8 @@ __all__ = [
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_READY, EXIT_STOPPED = 0, 1, 2, 3, 130
 BLOCK_KEYS = frozenset({"id", "url", "route", "rate", "duration", "warmup", "arrival", "seed",
-                        "data_seed", "orders_count", "zipf_s", "session_prefix",
+                        "data_seed", "orders_count", "faq_articles", "zipf_s",
+                        "session_prefix",
                         "max_requests", "timeout", "connections"})
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 DEADLINE_MARGIN_S = 10.0  # beyond the blocks' own time, drains and start-ups included
@@ -142,6 +143,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-seed", type=int, default=42, help="the service's DATA_SEED")
     p.add_argument("--orders-count", type=int, default=None,
                    help="the service's ORDERS_COUNT (default: the engine's)")
+    p.add_argument("--faq-articles", type=int, default=None,
+                   help="the route's {order_id} is an article id 1..N, Zipf-popular "
+                        "(GET /api/faq/{order_id}: the CDN's static route)")
     p.add_argument("--session-prefix", default="", help="session ids prefix (default ol{seed}-)")
     p.add_argument("--lag-threshold-ms", type=float, default=10.0)
     p.add_argument("--cpu-threshold", type=float, default=90.0)
@@ -204,6 +208,7 @@ def _config(a: argparse.Namespace, cpus: Tuple[int, ...]) -> OpenLoopConfig:
         arrival=a.arrival, seed=a.seed, route=a.route, connections=a.connections,
         timeout=a.timeout, max_requests=a.max_requests, allow_remote=a.allow_remote,
         zipf_s=a.zipf_s, data_seed=a.data_seed, orders_count=a.orders_count,
+        faq_articles=a.faq_articles,
         lag_threshold_ms=a.lag_threshold_ms,
         cpu_threshold_pct=a.cpu_threshold, processes=a.processes, cpus=cpus,
         session_prefix=a.session_prefix)

@@ -144,7 +144,9 @@ CATALOGUE: Tuple[Toggle, ...] = (
            {"LOG_LEVEL": "DEBUG", "ACCESS_LOG": "1"}, {"LOG_LEVEL": "WARNING", "ACCESS_LOG": "0"},
            None, ()),
     Toggle("pooling", "Connection pooling", {"POOLING": "0"}, {"POOLING": "1"}, None, (),
-           "Redis, SQLite and carrier connections per request vs shared"),
+           "Redis, SQLite and carrier connections per request vs shared; +pooling has Redis "
+           "in the path (IR_CACHE_BACKEND=redis) and is compared with +redis_cache",
+           reference="+redis_cache", requires={"IR_CACHE_BACKEND": "redis"}),
     Toggle("batching", "Batch endpoint", {"BATCHING": "0"}, {"BATCHING": "1"}, None, (),
            "enables POST /api/chat/batch; single-message traffic is unchanged"),
     Toggle("uvloop", "uvloop event loop", {"EVENT_LOOP": "asyncio"}, {"EVENT_LOOP": "uvloop"},
@@ -234,3 +236,20 @@ def format_catalogue() -> List[str]:
 
 def _env(env: Mapping[str, str]) -> str:
     return " ".join("%s=%s" % kv for kv in env.items())
+
+
+# Claims of the guide about the deployment rather than a service toggle: judged by the
+# scaling and CDN phases (perflab/scaling.py, perflab/cdn.py; reports/scaling.py, cdn.py).
+CDN_CLAIM = Claim("faq_p50_ms", 0.0, 0.40, "60% reduction in static response latency", True)
+BALANCE_CLAIM_TEXT = "distributes load evenly"
+# The lab's reading of "evenly": the busiest instance's share of requests at most 10% above
+# the least busy one's (max/min share <= 1.10). The guide names no figure.
+EVEN_SPREAD = 1.10
+
+
+def near_linear_efficiency() -> float:
+    """The weakest scaling efficiency "near-linear" allows, from the instances claim:
+    capacity ratio 1.8 at 2 instances is 0.9 of linear."""
+    t = BY_NAME["instances"]
+    assert t.claim is not None
+    return t.claim.low / int(t.optimised["INSTANCES"])

@@ -19,7 +19,7 @@ from .procs import Child, ProcessGroup, free_port
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("aiohttp", "redis", "locust", "hdrhistogram", "psutil", "uvloop", "orjson",
             "pandas", "matplotlib", "gunicorn")
-PYPY_PACKAGES = ("aiohttp>=3.9", "redis>=5.0")  # the service's dependencies
+PYPY_PACKAGES = ("aiohttp>=3.9", "redis>=5.0", "prometheus_client>=0.17")  # the service's
 # pyperf for perflab.micro, without its dependency psutil: pyperf only uses it when
 # importable, and psutil's C extension needs pypy3-dev and a compiler to build on PyPy
 PYPY_NODEPS = ("pyperf>=2.6,<3",)

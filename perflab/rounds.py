@@ -28,6 +28,7 @@ from typing import Any, Dict, List, Optional, Sequence
 from .capacity import Probe, search_capacity
 from .context import Context
 from .design import CHAT_ROUTE, Block, KindSpec, schedule_repeat
+from .instances import drain
 from .measure import (
     block_row,
     blocks_argv,
@@ -320,23 +321,6 @@ def _capacities(ctx: Context, live: Dict[str, Live], label: str) -> None:
                             generator_saturated=result.generator_limited,
                             saturation_reasons="; ".join(result.notes),
                             raw_file=str(raw.relative_to(ctx.run_dir))))
-
-
-def drain(url: str, timeout: float = 10.0) -> None:
-    """Wait until the service answers /healthz quickly again (the backlog of an overload)."""
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        t = time.perf_counter()
-        try:
-            with urllib.request.urlopen(url.rstrip("/") + "/healthz", timeout=2) as r:
-                r.read()
-            if time.perf_counter() - t < 0.05:
-                return
-        except OSError:
-            pass
-        time.sleep(0.1)
 
 
 # ------------------------------------------------------------------ the blocks

@@ -23,7 +23,7 @@ from service.jsonlib import get_codec
 from service.keys import BOT, CODEC, CONFIG, METRICS, RUNTIME, STARTED_AT
 from service.metrics import Metrics
 from service.middlewares import build_middlewares
-from service.routes import describe_runtime, setup_routes
+from service.routes import describe_runtime, refresh_metrics, setup_routes
 
 log = logging.getLogger("service")
 
@@ -31,7 +31,7 @@ log = logging.getLogger("service")
 def create_app(config: ServiceConfig) -> web.Application:
     """Build the app for one config; nothing is connected until start-up."""
     codec = get_codec(config.json_lib)
-    metrics = Metrics()
+    metrics = Metrics(config.metrics_multiproc_dir or None)
     app = web.Application(middlewares=build_middlewares(config, codec, metrics),
                           client_max_size=config.max_body_bytes)
     app[CONFIG] = config
@@ -74,13 +74,18 @@ async def loop_lag_ctx(app: web.Application) -> AsyncIterator[None]:
     """Background probe: how late a timed sleep wakes up is the event loop's lag."""
     interval = app[CONFIG].loop_lag_interval
     metrics = app[METRICS]
+    refresh_every = max(1, round(1.0 / interval)) if metrics.multiprocess_dir else 0
 
     async def probe() -> None:
         loop = asyncio.get_running_loop()
+        n = 0
         while True:
             start = loop.time()
             await asyncio.sleep(interval)
             metrics.observe_lag(max(0.0, loop.time() - start - interval))
+            n += 1
+            if refresh_every and n % refresh_every == 0:  # other workers' scrapes see it
+                refresh_metrics(app)
 
     task = asyncio.ensure_future(probe())
     try:

@@ -78,6 +78,9 @@ _ENV: Dict[str, Tuple[str, Callable[[str, str], Any]]] = {
     "inject_latency_ms": ("INJECT_LATENCY_MS", _amount),
     "inject_cpu_ms": ("INJECT_CPU_MS", _amount),
     "inject_rss_mb": ("INJECT_RSS_MB", _amount),
+    # prometheus_client's own variable (it reads it too, at import): gunicorn's workers
+    # share their metrics through files in this folder
+    "metrics_multiproc_dir": ("PROMETHEUS_MULTIPROC_DIR", lambda var, raw: raw.strip()),
 }
 
 SERVICE_ENV_VARS: Tuple[str, ...] = tuple(var for var, _ in _ENV.values())
@@ -106,6 +109,7 @@ class ServiceConfig:
     inject_latency_ms: float = 0.0
     inject_cpu_ms: float = 0.0
     inject_rss_mb: float = 0.0
+    metrics_multiproc_dir: str = ""  # PROMETHEUS_MULTIPROC_DIR: "" = one process's metrics
 
     @classmethod
     def from_env(cls, environ: Optional[Mapping[str, str]] = None) -> ServiceConfig:

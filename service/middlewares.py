@@ -72,7 +72,7 @@ def timing_middleware(metrics: Metrics) -> Middleware:
     @web.middleware
     async def timing(request: web.Request, handler: Handler) -> web.StreamResponse:
         start = time.perf_counter()
-        metrics.in_flight += 1
+        metrics.in_flight.inc()
         status = 500
         try:
             response = await handler(request)
@@ -82,7 +82,7 @@ def timing_middleware(metrics: Metrics) -> Middleware:
             status = exc.status
             raise
         finally:
-            metrics.in_flight -= 1
+            metrics.in_flight.dec()
             metrics.observe_request(route_label(request), request.method, status,
                                     time.perf_counter() - start)
 

@@ -181,19 +181,22 @@ async def healthz(request: web.Request) -> web.Response:
     return json_response(codec, base)
 
 
-async def metrics(request: web.Request) -> web.Response:
-    """GET /metrics: Prometheus text format."""
-    app = request.app
+def refresh_metrics(app: web.Application) -> None:
+    """Carry the engine's cache counters and the uptime into this process's metrics."""
     try:
         stats = app[BOT].cache_stats()
     except Exception:
         log.exception("cache_stats failed")
         stats = {}
-    text = app[METRICS].render(stats, [
-        ("perflab_uptime_seconds", "Seconds since the service started.",
-         time.time() - app[STARTED_AT])])
-    return web.Response(body=text.encode("utf-8"),
-                        headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+    app[METRICS].refresh(stats, time.time() - app[STARTED_AT])
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """GET /metrics: Prometheus text format (prometheus_client; every gunicorn worker's
+    figures in multiprocess mode)."""
+    refresh_metrics(request.app)
+    body, content_type = request.app[METRICS].exposition()
+    return web.Response(body=body, headers={"Content-Type": content_type})
 
 
 def describe_runtime() -> Dict[str, Any]:

@@ -12,6 +12,7 @@ import logging
 from typing import Any, AsyncIterator, Dict, Optional
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from engine.datagen import DataSpec, missing_order_id, sample_order_id
 from service import create_app
@@ -263,13 +264,20 @@ async def test_metrics(aiohttp_client: Any, make_config: Any) -> None:
         await client.post(CHAT, json={"session_id": "m", "message": "how do I get a refund"})
     await client.get("/no/such/route")
     text = await (await client.get("/metrics")).text()
-    assert ('perflab_http_requests_total{route="/api/chat",method="POST",status="200"} 2'
-            in text)
-    assert 'route="unmatched",method="GET",status="404"' in text
-    assert 'perflab_http_request_duration_seconds_bucket{route="/api/chat"' in text
-    assert "perflab_cache_hits_total{layer=" in text
-    assert "perflab_event_loop_lag_seconds_count" in text
-    assert "process_resident_memory_bytes" in text
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for family in text_string_to_metric_families(text) for s in family.samples}
+    chat = (("method", "POST"), ("route", "/api/chat"), ("status", "200"))
+    assert samples[("perflab_http_requests_total", chat)] == 2
+    assert samples[("perflab_http_requests_total", (("method", "GET"), ("route", "unmatched"),
+                                                    ("status", "404")))] == 1
+    assert samples[("perflab_http_request_duration_seconds_count", chat)] == 2
+    assert samples[("perflab_http_request_duration_seconds_bucket",
+                    tuple(sorted(dict(chat, le="+Inf").items())))] == 2
+    names = {name for name, _ in samples}
+    assert {"perflab_cache_hits_total", "perflab_event_loop_lag_seconds_count",
+            "process_resident_memory_bytes", "perflab_uptime_seconds"} <= names
+    assert any(name == "perflab_cache_hits_total" and dict(labels).get("layer")
+               for name, labels in samples)
 
 
 async def test_gzip_toggle(aiohttp_client: Any, make_config: Any) -> None:

@@ -23,6 +23,7 @@ import pytest
 
 from engine.config import EngineConfig
 from engine.datagen import DataSpec, sample_order_id
+from perflab.scrape import scrape
 
 from .svc_helpers import (
     REDIS_URL,
@@ -263,5 +264,15 @@ def test_gunicorn_with_two_aiohttp_workers(base_env: Dict[str, str], log_dir: Pa
             seen.add(json.loads(http("GET", base + "/api/config")[2])["pid"])
         assert seen <= workers
         assert "perflab service (gunicorn, 2 workers" in proc.stdout()
+        # prometheus_client's multiprocess mode: one scrape (reaching one worker) counts
+        # every worker's requests; go on until both workers have answered, so that the
+        # check means something
+        sent = 12
+        while len(seen) < 2 and sent < 200:
+            assert chat(base, f"g-{sent}", MESSAGES[sent % len(MESSAGES)])[0] == 200
+            seen.add(json.loads(http("GET", base + "/api/config")[2])["pid"])
+            sent += 1
+        assert len(seen) == 2
+        assert scrape(base).requests.get(("/api/chat", "POST", "200")) == sent
     finally:
         proc.stop()

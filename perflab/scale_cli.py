@@ -1,0 +1,142 @@
+"""``python -m perflab.scale_cli {scaling,cdn,periods,checklist}``: the deployment phases on
+their own, outside ``perflab run``: data, Redis and the carrier are prepared as a run
+prepares them, the phase writes its JSON into ``--out``, and a summary is printed.
+
+Every process it starts is a child of one ``ProcessGroup`` and stopped on every exit
+path (Ctrl-C and SIGTERM included); every cgroup is removed by its budget.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+from .machine import ROOT, ensure_redis
+from .procs import ProcessGroup, free_port, wait_http
+from .variants import resolve
+
+
+def service_env(variant: str, carrier_url: str, data_env: Dict[str, str]) -> Dict[str, str]:
+    """A variant's full service environment, as the runner gives it (toggles, carrier)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERFLAB_CHILD")}
+    env.update(data_env)
+    env.update(resolve(variant).env)
+    env["CARRIER_URL"] = carrier_url
+    env.setdefault("DATA_SEED", "42")
+    return env
+
+
+def start_carrier(group: ProcessGroup, cpus: Sequence[int], latency: str = "lognormal:15:0.5",
+                  seed: int = 1) -> str:
+    port = free_port()
+    child = group.start("carrier", [sys.executable, "-m", "service.carrier", "--port",
+                                    str(port), "--latency", latency, "--seed", str(seed)],
+                        dict(os.environ), cpus=cpus, cwd=ROOT)
+    url = "http://127.0.0.1:%d" % port
+    wait_http(url + "/track/TRK0000000001", child, 30, accept=lambda s: s in (200, 404))
+    return url
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m perflab.scale_cli", description=__doc__)
+    p.add_argument("phase", choices=("deployment", "scaling", "periods", "checklist"))
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--variant", default="+redis_cache")
+    p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--cpus", type=float, default=None, help="CPU budget per instance")
+    p.add_argument("--period-us", type=int, default=None)
+    p.add_argument("--mechanism", choices=("auto", "cgroup", "cores"), default="auto")
+    p.add_argument("--instances", default=None, help="e.g. 1,2,3")
+    a = p.parse_args(argv)
+    try:
+        resolve(a.variant)
+    except KeyError as exc:
+        print("error: %s" % exc.args[0], file=sys.stderr)
+        return 2
+    a.out.mkdir(parents=True, exist_ok=True)
+    group = ProcessGroup(a.out / "logs")
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+    try:
+        return _run(a, group)
+    except KeyboardInterrupt:
+        print("interrupted: every process stopped, every cgroup removed", file=sys.stderr)
+        return 130
+    finally:
+        group.stop_all()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(a: argparse.Namespace, group: ProcessGroup) -> int:
+    from engine.config import EngineConfig
+    from engine.datagen import ensure_data_for
+
+    from .scaling import QUICK, budget_plan
+
+    show = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
+    ensure_data_for(EngineConfig.from_env(dict(os.environ)))
+    supply = ensure_redis(a.redis_url, group, a.out / "redis")
+    if supply.url is None:
+        print("error: %s" % supply.reason, file=sys.stderr)
+        return 3
+    cfg = QUICK
+    if a.repeats:
+        cfg = replace(cfg, repeats=a.repeats)
+    if a.cpus:
+        cfg = replace(cfg, cpus_per_instance=a.cpus)
+    if a.period_us:
+        cfg = replace(cfg, period_us=a.period_us)
+    if a.instances:
+        cfg = replace(cfg, instances=tuple(int(x) for x in a.instances.split(",")))
+    cfg = replace(cfg, mechanism=a.mechanism)
+    plan = budget_plan(cfg)
+    carrier = start_carrier(group, plan.generator_cpus)
+    env = service_env(a.variant, carrier, {})
+    if a.phase == "scaling":
+        from reports.scaling import format_scaling
+
+        from .scaling import measure_scaling
+
+        result = measure_scaling(cfg, env, supply.url, a.out, group, a.variant, show)
+        print("\n".join(format_scaling(result)))
+    elif a.phase == "periods":
+        from .periods import measure_periods
+
+        print(json.dumps(measure_periods(env, supply.url, a.out, group, show,
+                                         cpus=cfg.cpus_per_instance or 0.3,
+                                         repeats=a.repeats or 2), indent=1))
+    elif a.phase == "deployment":
+        from reports.cdn import format_cdn
+        from reports.scaling import format_scaling
+
+        from .cdn import CdnConfig
+        from .deployment import DeploymentConfig, run_deployment_phase
+
+        dep = run_deployment_phase(DeploymentConfig(cfg, replace(
+            CdnConfig(), repeats=a.repeats or CdnConfig().repeats)), env, supply.url, a.out,
+            group, a.variant, show)
+        print("\n".join([*format_scaling(dep.scaling), "", *format_cdn(dep.cdn)]))
+    else:
+        from reports.checklist import format_checklist
+
+        from .checklist import measure_checklist
+
+        res = measure_checklist(env, supply.url, a.out, group, plan.service_cpus,
+                                plan.generator_cpus, show, repeats=a.repeats or 2)
+        print("\n".join(format_checklist(res)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
