@@ -16,6 +16,8 @@ from .plan import Plan
 from .variants import resolve
 
 REPORT_S = 8.0
+DEPLOYMENT_S = 90.0  # scaling N = 1, 2, 3 x 2 repeats and the CDN on/off (measured: ~83 s)
+CHECKLIST_S = 45.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,10 @@ def plan_phases(plan: Plan, names: Sequence[str]) -> List[Phase]:
         out.append(Phase("instrument", 2.0 + sum(1.6 for _ in plan.instrument_rates)))
     for r in range(1, plan.repeats + 1):
         out.append(Phase("repeat %d" % r, _repeat_estimate(plan, names, r)))
+    if plan.deployment:
+        out.append(Phase("deployment", DEPLOYMENT_S))
+    if plan.checklist:
+        out.append(Phase("checklist", CHECKLIST_S))
     locust = [n for n in names if plan.wants_locust(n)]
     if locust:
         out.append(Phase("locust", plan.repeats * len(locust)

@@ -130,6 +130,10 @@ class Plan:
     peak_probe_s: float = 0.4
     pypy_warmup_s: float = 3.0  # the JIT's warm-up, instead of warmup_s
     instrument: bool = True  # the generator against a trivial server, in every run
+    # N instances behind nginx under equal CPU budgets, the CDN cache on/off
+    # (perflab/deployment.py), and the checklist items (perflab/checklist.py)
+    deployment: bool = False
+    checklist: bool = False
     instrument_rates: Tuple[float, ...] = (1000.0, 5000.0, 15000.0)
     classify_messages: int = 2000  # in-process classifier speed; 0 = off
     classify_for: Tuple[str, ...] = ()  # variants whose classifier is timed; () = all
@@ -248,7 +252,7 @@ FULL = Plan(
     capacity=Capacity(start_rate=60.0, factor=3.0, budget_s=14.0, probe_s=1.5, warmup_s=0.5,
                       bisect_steps=1),
     capacity_for=("baseline", "+async", "optimised"),
-    profile_memory=True,
+    profile_memory=True, deployment=True, checklist=True,
     classify_messages=1500,
     locust_users=50, locust_duration_s=10.0, locust_for=("baseline", "optimised"),
 )

@@ -177,6 +177,9 @@ def _bind(ctx: Context, runnable: List[Variant]) -> dict:
                                 ctx.pinning.generator)
     for r in range(1, ctx.plan.repeats + 1):
         work["repeat %d" % r] = (lambda r=r: run_repeat(ctx, r, runnable))
+    if ctx.options.target is None:
+        work["deployment"] = lambda: _deployment(ctx)
+        work["checklist"] = lambda: _checklist(ctx)
     work["locust"] = lambda: _locust(ctx, runnable)
     if ctx.options.target is None:
         work["profile"] = lambda: _profile(ctx)
@@ -191,6 +194,39 @@ def _instrument(ctx: Context) -> None:
     ctx.display.message("instrument: generator p50 %s ms at %g/s against a trivial server; "
                         "holds %s req/s" % (i.get("floor_p50_ms"), i.get("floor_rate") or 0,
                                             i.get("ceiling_rps")))
+
+
+def _deployment_env(ctx: Context, name: str) -> Optional[dict]:
+    if not ctx.caps.redis_url:
+        ctx.display.message("%s skipped: %s" % (name, ctx.caps.redis_reason))
+        return None
+    v = resolve("+redis_cache")
+    return ctx.stack.service_env(ctx.base_env, v, "perflab:%s:%s:" % (ctx.meta.run_id, name))
+
+
+def _deployment(ctx: Context) -> None:
+    """Scaling (N = 1..3 behind nginx, equal CPU budgets), load balancing, the CDN."""
+    from .deployment import DeploymentConfig, run_deployment_phase
+
+    env = _deployment_env(ctx, "deployment")
+    if env is None or ctx.caps.redis_url is None:
+        return
+    result = run_deployment_phase(DeploymentConfig(), env, ctx.caps.redis_url, ctx.run_dir,
+                                  ctx.stack.group, "+redis_cache", show=ctx.display.message,
+                                  sink=ctx.add_sample)
+    # how the scaling figures were made: never compared with figures made another way
+    ctx.meta.machine["scaling_budget"] = dict(result.scaling.budget)
+    ctx.meta.mechanism = dict(ctx.meta.mechanism, scaling=dict(result.scaling.budget))
+
+
+def _checklist(ctx: Context) -> None:
+    from .checklist import measure_checklist
+
+    env = _deployment_env(ctx, "checklist")
+    if env is None or ctx.caps.redis_url is None:
+        return
+    measure_checklist(env, ctx.caps.redis_url, ctx.run_dir, ctx.stack.group,
+                      ctx.pinning.service, ctx.pinning.generator, ctx.display.message)
 
 
 def _locust(ctx: Context, runnable: List[Variant]) -> None:

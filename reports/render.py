@@ -12,8 +12,10 @@ import jinja2
 from perflab.catalogue import METRICS
 
 from .analysis import Analysis
+from .deployment import checklist_rows, claim_rows
+from .deployment import format_markdown as format_deployment_markdown
+from .instrument import calibrations, instrument_view
 from .instrument import format_markdown as format_instrument_markdown
-from .instrument import instrument_view
 from .metrics import LOAD_MODEL_NOTE, METRIC_SPECS
 from .stats import Ratio
 from .targets import TargetResult, format_value
@@ -297,7 +299,7 @@ def format_markdown(a: Analysis, plot_files: Sequence[str] = ()) -> str:
                      [[c["toggle"], c["claim"], c["comparison"], c["metric"],
                        c["load_model"], c["n"], c["ratio"], c["change"],
                        "**%s**" % c["verdict"], c["note"]] for c in v["claims"]])
-    out += ["", *format_instrument_markdown(a)]
+    out += ["", *format_instrument_markdown(a), *format_deployment_markdown(a.run)]
     if plot_files:
         out += ["", "## Plots", ""]
         out += ["![%s](%s)" % (PLOT_TITLES.get(_stem(p), _stem(p)), p) for p in plot_files]
@@ -358,6 +360,24 @@ def summary_rows(a: Analysis) -> List[Dict[str, Any]]:
                         "n": r.n if r else 0, "verdict": j.verdict,
                         "load_model": j.effect.load_model,
                         "note": "; ".join([j.note, *j.effect.notes])})
+    # the deployment claims (instances, load balancing, CDN) from their own phases: a
+    # verdict there replaces the "+instances" variant's (skipped where cores are few)
+    for d in claim_rows(a.run):
+        same = [i for i, r in enumerate(out) if r["section"] == "claim"
+                and r["item"] == d["item"]]
+        if same and d["verdict"] == "not judged":
+            continue
+        out = [r for i, r in enumerate(out) if i not in same] + [d]
+    out += checklist_rows(a.run)
+    for c in calibrations(a):
+        m = c.measured
+        out.append({"section": "calibration", "variant": c.variant, "compare_to": c.reference,
+                    "item": c.variant.lstrip("+"), "metric": c.metric,
+                    "value": _csv_num(m.mean if m else None), "unit": c.unit, "ratio": "",
+                    "ci_low": _csv_num(m.low if m else None),
+                    "ci_high": _csv_num(m.high if m else None), "n": m.n if m else 0,
+                    "verdict": c.verdict, "load_model": "open",
+                    "note": "truth %+g %s (tolerance %g)" % (c.truth, c.unit, c.tolerance)})
     return out
 
 
