@@ -13,6 +13,7 @@ import asyncio
 import math
 import os
 import random
+import zlib
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional
@@ -122,7 +123,11 @@ def tracking_body(tracking_id: str) -> Dict[str, Any]:
 
 
 def create_carrier_app(config: CarrierConfig) -> web.Application:
-    """The carrier API; its RNG is per app, seeded from the config."""
+    """The carrier API. Its delay and failure draws are a function of (seed, tracking id),
+    not of the order of calls: the lab compares variants with common random numbers
+    (the same messages in the same order), and one carrier serves every variant, so a
+    shared draw sequence would give each variant different downstream latencies for the
+    same messages. Keyed by id, the same message meets the same carrier everywhere."""
     rng = random.Random(config.seed)
     delay = config.latency.sampler(rng)
     counts = {"requests": 0, "errors": 0}
@@ -130,6 +135,7 @@ def create_carrier_app(config: CarrierConfig) -> web.Application:
     async def track(request: web.Request) -> web.Response:
         tracking_id = request.match_info["tracking_id"]
         counts["requests"] += 1
+        rng.seed(zlib.crc32(("%d/%s" % (config.seed, tracking_id)).encode()))
         wait = delay()
         fail = config.error_rate > 0 and rng.random() < config.error_rate
         if wait > 0:

@@ -163,3 +163,15 @@ def test_nested_difference_recovers_an_additive_effect() -> None:
     d = nested_difference(b, a)
     assert d is not None and d.low is not None and d.high is not None
     assert d.low <= 1.0 <= d.high and d.high - d.low < 0.1
+
+
+def test_one_outlying_block_barely_moves_the_pooled_interval() -> None:
+    rng = random.Random(11)
+    clean = {(p, b): rng.gauss(0, 0.02) for p in range(3) for b in range(4)}
+    hit = dict(clean)
+    hit[(2, 1)] = 0.6  # a neighbour's burst in one block
+    a, b = nested_mean(clean), nested_mean(hit)
+    assert a.level == b.level == "block" and a.high is not None and b.high is not None
+    assert b.low is not None and a.low is not None
+    assert (b.high - b.low) < 2 * (a.high - a.low)  # a t interval would be ~5x wider
+    assert "signed-rank" in b.describe()
