@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
+from .concepts import ConceptScorer
 from .matching import Matcher
 from .types import FAQ_INTENT, INTENTS
 
@@ -427,6 +428,7 @@ class IntentClassifier:
         unknown = {intent for intent, _, _ in RULES} - set(INTENTS)
         if unknown:
             raise ValueError("rules name unknown intents: %s" % sorted(unknown))
+        self.concepts = ConceptScorer()
 
     def scores(self, normalized: str) -> Dict[str, float]:
         """Intent -> score, for intents with at least one matching rule."""
@@ -446,6 +448,9 @@ class IntentClassifier:
     def classify(self, normalized: str) -> Tuple[str, float]:
         """(intent, confidence); ``faq`` when no rule scores MIN_SCORE."""
         scores = self.scores(normalized)
+        for intent, weight in self.concepts.scores(normalized).items():
+            if weight > scores.get(intent, 0.0):
+                scores[intent] = weight
         if scores and SMALL_TALK.intersection(scores) and _has_content(normalized):
             # "hi, is the jacket waterproof?" is a question, not a greeting
             scores = {i: s for i, s in scores.items() if i not in SMALL_TALK}
