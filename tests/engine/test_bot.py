@@ -67,7 +67,7 @@ TOGGLES: Dict[str, List[Any]] = {
     "faq_loading": ["eager", "lazy"],
     "concurrency_mode": ["sync", "async"],
     "pooling": [False, True],
-    "redis_client": ["redis-py", "pipelined"],
+    "redis_client": ["redis-py", "pipelined", "coredis", "valkey-glide"],
 }
 
 
@@ -80,6 +80,7 @@ def combos() -> List[Dict[str, Any]]:
     for name in names:
         for value in TOGGLES[name][1:]:
             chosen.append(dict(base, **{name: value}))
+    chosen.extend(dict(every[-1], redis_client=c) for c in TOGGLES["redis_client"])
     chosen.extend(random.Random(11).sample(every, 12))
     unique = []
     for c in chosen:
