@@ -16,6 +16,7 @@ from typing import Dict, List, Tuple
 
 from .concepts import ConceptScorer
 from .matching import Matcher
+from .prefilter import RuleIndex
 from .types import FAQ_INTENT, INTENTS
 
 MIN_SCORE = 0.5
@@ -429,12 +430,19 @@ class IntentClassifier:
         if unknown:
             raise ValueError("rules name unknown intents: %s" % sorted(unknown))
         self.concepts = ConceptScorer()
+        self.index = RuleIndex(pattern for _, pattern, _ in RULES)
 
-    def scores(self, normalized: str) -> Dict[str, float]:
-        """Intent -> score, for intents with at least one matching rule."""
+    def scores(self, normalized: str, exhaustive: bool = False) -> Dict[str, float]:
+        """Intent -> score, for intents with at least one matching rule.
+
+        Only the rules whose first words the message contains are tried (``RuleIndex``);
+        ``exhaustive`` tries every rule (the same scores, for the test that says so).
+        """
         best: Dict[str, float] = {}
         extra: Dict[str, int] = {}
-        for intent, matcher, weight in self.rules:
+        rules = self.rules
+        tried = rules if exhaustive else [rules[n] for n in self.index.candidates(normalized)]
+        for intent, matcher, weight in tried:
             if matcher.search(normalized) is not None:
                 prev = best.get(intent)
                 if prev is None:

@@ -14,7 +14,11 @@ only errors listed in ``ERRORS``, so nothing in ``engine.cache`` depends on the 
   Python layer; it reconnects by itself after Redis restarts. A client that reports it
   is closed is replaced on the next call. CPython only (no PyPy wheels).
 
-Python 3.9-compatible; both packages are optional at run time.
+Python 3.9-compatible; both packages are optional at run time. Under the lab's PyPy
+(Debian pypy3 7.3, Python 3.9) neither works: pip picks coredis 4.20 there, whose import
+fails in pympler (Debian's pypy3 lacks /usr/lib/pypy3.9/_testcapimodule.c), and
+valkey-glide has no PyPy wheel (its sdist builds with maturin/cargo, which needs
+crates.io, unreachable here). PyPy runs use ``pipelined`` or ``redis-py``.
 """
 
 from __future__ import annotations
@@ -31,14 +35,15 @@ try:
     from coredis.retry import NoRetryPolicy as _NoRetry
 
     ERRORS.append(_CoredisError)
-except ImportError:  # PyPy 3.9 or not installed
+except Exception:  # not installed; or, on Debian's PyPy 3.9, coredis 4.20's import of
+    # pympler fails on _testcapi (FileNotFoundError: /usr/lib/pypy3.9/_testcapimodule.c)
     _coredis = None  # type: ignore[assignment]
 
 try:
     import glide as _glide
 
     ERRORS.append(_glide.GlideError)
-except ImportError:  # PyPy or not installed
+except Exception:  # not installed (no PyPy wheels; the sdist needs Rust and crates.io)
     _glide = None  # type: ignore[assignment]
 
 

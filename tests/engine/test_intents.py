@@ -120,3 +120,17 @@ def test_realistic_held_out_split_meets_its_floor(nlu: NLU) -> None:
     assert ev.accuracy >= 0.88, "accuracy %.3f; first errors: %s" % (ev.accuracy,
                                                                      ev.errors[:10])
     assert ev.fallback <= 0.08
+
+
+def test_rule_index_gives_the_scores_of_trying_every_rule(nlu: NLU) -> None:
+    """The prefilter only skips rules that cannot match: same scores on every message."""
+    cl = nlu.classifier
+    assert not cl.index.always or len(cl.index.always) < len(RULES)
+    n = 0
+    for name in ("intents_dev.jsonl", "intents_test.jsonl", "realistic_tune.jsonl",
+                 "realistic_heldout.jsonl"):
+        for text, _ in load_labelled(DATA / name):
+            normalized = nlu.normalize(text)
+            assert cl.scores(normalized) == cl.scores(normalized, exhaustive=True), text
+            n += 1
+    assert n > 3000
