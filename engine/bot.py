@@ -19,7 +19,7 @@ from .carrier import CarrierClient, HttpCarrierClient
 from .config import EngineConfig
 from .datagen import DataSpec, ensure_data, load_catalogue
 from .faq import FaqIndex, snippet
-from .nlu import NLU
+from .nlu import MAX_CLASSIFY_CHARS, NLU
 from .orders import OrderStore
 from .types import FAQ_INTENT, Classification, Entity, FaqHit, Order, Reply, Tracking
 
@@ -334,6 +334,11 @@ class Bot:
         intent, confidence, entities = cls.intent, cls.confidence, cls.entities
         order_id = _first(entities, "order_id")
         pending = state.get("pending") if state else None
+        if pending and order_id is None:
+            given = self.nlu.extractor.order_in_answer(cls.text[:MAX_CLASSIFY_CHARS])
+            if given is not None:
+                order_id = given.value
+                entities = tuple(sorted((*entities, given), key=lambda e: e.start))
         if pending:
             if order_id is not None:
                 if intent not in ORDER_INTENTS:

@@ -11,9 +11,10 @@ POOLING: with pooling one Redis client (and its connection pool) serves every
 request; without it each request opens its own connection and closes it when
 the request ends (the guide's "Current").
 
-REDIS_CLIENT picks the asyncio client: redis-py's, or the pipelined one of
-``engine.resp`` (one shared connection; see there why). Both expose the same
-get/set/delete/ping/aclose, so nothing below depends on the choice.
+REDIS_CLIENT picks the asyncio client: redis-py's, the pipelined one of
+``engine.resp`` (one shared connection; see there why), coredis or valkey-glide
+(``engine.redis_clients``). All expose the same get/set/delete/ping/aclose, so
+nothing below depends on the choice.
 
 Python 3.9-compatible.
 """
@@ -27,19 +28,24 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple, Type
 
 from .config import REDIS_CLIENTS
+from .redis_clients import ERRORS as _MAINTAINED_ERRORS
+from .redis_clients import available as _client_available
+from .redis_clients import make_client as _make_maintained
 from .resp import PipelinedRedis, RedisClientError
 
-_REDIS_ERRORS: Tuple[Type[BaseException], ...] = (OSError, RedisClientError)
+_REDIS_ERRORS: Tuple[Type[BaseException], ...] = (OSError, RedisClientError,
+                                                  *_MAINTAINED_ERRORS)
 try:  # redis is optional at run time
     import redis as _redis
     import redis.asyncio as _aredis
     from redis.exceptions import RedisError
 
-    _REDIS_ERRORS = (RedisError, OSError, RedisClientError)
+    _REDIS_ERRORS = (RedisError, OSError, RedisClientError, *_MAINTAINED_ERRORS)
 except ImportError:  # pragma: no cover - exercised only without redis installed
     _redis = None  # type: ignore[assignment]
     _aredis = None  # type: ignore[assignment]
 
+MAINTAINED_CLIENTS = ("coredis", "valkey-glide")  # the adapters of engine.redis_clients
 MISS = object()  # a cache miss (None is a valid cached value: "order not found")
 
 
@@ -139,6 +145,11 @@ class RedisConnector:
                              % (client, ", ".join(REDIS_CLIENTS)))
         if client == "pipelined":
             PipelinedRedis.from_url(url, timeout)  # a URL it cannot serve fails here, at start
+        elif client in MAINTAINED_CLIENTS:
+            problem = _client_available(client)
+            if problem is not None:
+                raise RuntimeError(problem)
+            _make_maintained(client, url, timeout)  # fails at start on a URL it cannot serve
         self.url = url
         self.timeout = timeout
         self.pooling = pooling
@@ -178,6 +189,8 @@ class RedisConnector:
     def _new_async(self, per_request: bool) -> Any:
         if self.client == "pipelined":
             return PipelinedRedis.from_url(self.url, self.timeout)
+        if self.client in MAINTAINED_CLIENTS:
+            return _make_maintained(self.client, self.url, self.timeout)
         if per_request:
             return _aredis.Redis.from_url(self.url, single_connection_client=True,
                                           **self._kwargs())

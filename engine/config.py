@@ -19,7 +19,7 @@ CACHE_BACKENDS = ("none", "memory", "redis", "tiered")
 CONCURRENCY_MODES = ("sync", "async")
 ORDER_INDEXES = ("scan", "hash")
 FAQ_LOADINGS = ("eager", "lazy")
-REDIS_CLIENTS = ("redis-py", "pipelined")
+REDIS_CLIENTS = ("redis-py", "pipelined", "coredis", "valkey-glide")
 
 TRUE = ("1", "true", "yes", "on")
 FALSE = ("0", "false", "no", "off")
@@ -111,7 +111,7 @@ class EngineConfig:
     faq_cache_batches: int = 16  # FAQ_CACHE_BATCHES: bound of the lazy batch cache
     concurrency_mode: str = "sync"  # CONCURRENCY_MODE: sync|async
     pooling: bool = False  # POOLING: shared Redis/SQLite/HTTP connections
-    # REDIS_CLIENT: redis-py|pipelined, the asyncio Redis client of the async mode
+    # REDIS_CLIENT: redis-py|pipelined|coredis|valkey-glide, the async mode's Redis client
     # (not in the guide; the sync mode always uses redis-py's blocking client)
     redis_client: str = "redis-py"
     # --- data ---

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from engine.config import EngineConfig
-from engine.types import Product
+from engine.types import ORDER_ID_LETTERS, ORDER_ID_LONG_DIGITS, Product
 
-DATA_VERSION = 3
+DATA_VERSION = 4  # 4: a quarter of the orders have long numeric ids
 """Bumped whenever the generator's output changes, so stale caches are not reused."""
 
 REFERENCE_DATE = date(2025, 6, 30)
@@ -326,14 +326,33 @@ def customers(spec: DataSpec) -> List[Customer]:
 # --------------------------------------------------------------------------- orders
 
 
+LONG_ID_EVERY = 4  # every 4th order (marketplace / ERP imports) has a long numeric id
+
+
 def _format_order_id(x: int) -> str:
-    return "ABCDEFGH"[x // 1000000] + "%06d" % (x % 1000000)
+    return ORDER_ID_LETTERS[x // 1000000] + "%06d" % (x % 1000000)
+
+
+def _long_order_id(rng: random.Random) -> str:
+    """A 12-15 digit order number (no leading zero), the other shape customers paste."""
+    low, high = ORDER_ID_LONG_DIGITS
+    digits = rng.randint(low, high)
+    return str(rng.randrange(10 ** (digits - 1), 10 ** digits))
 
 
 @lru_cache(maxsize=8)
 def _order_ids(spec: DataSpec) -> Tuple[str, ...]:
     rng = spec.rng("order_ids")
-    return tuple(_format_order_id(x) for x in rng.sample(range(8000000), spec.n_orders))
+    ids = [_format_order_id(x) for x in rng.sample(range(8000000), spec.n_orders)]
+    long_rng = spec.rng("order_ids_long")
+    seen = set()
+    for i in range(LONG_ID_EVERY - 1, len(ids), LONG_ID_EVERY):
+        oid = _long_order_id(long_rng)
+        while oid in seen:
+            oid = _long_order_id(long_rng)
+        seen.add(oid)
+        ids[i] = oid
+    return tuple(ids)
 
 
 def order_ids(spec: DataSpec) -> List[str]:
@@ -355,7 +374,10 @@ def missing_order_id(spec: DataSpec, i: int) -> str:
     existing = _order_id_set(spec)
     rng = spec.rng("missing:%d" % i)
     while True:
-        oid = _format_order_id(rng.randrange(8000000))
+        if i % LONG_ID_EVERY == LONG_ID_EVERY - 1:
+            oid = _long_order_id(rng)
+        else:
+            oid = _format_order_id(rng.randrange(8000000))
         if oid not in existing:
             return oid
 

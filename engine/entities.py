@@ -33,6 +33,14 @@ CURRENCIES = {
 }
 
 ORDER_ID = (r"(?<![A-Za-z0-9])#?([A-Ha-h])[ -]?(\d{3}) ?(\d{3})(?![A-Za-z0-9])")
+# A long numeric order number counts only where it is introduced as one ("order",
+# "purchase", "order number", "#"), or as the whole message (the answer to "which
+# order?"), so that phone and card numbers are not taken for orders.
+ORDER_ID_LONG = (r"(?:(?<![A-Za-z0-9])(?:orders?|purchases?)(?:[ \t]+(?:number|num|no|nr|id)"
+                 r"\.?)?[ \t]*[#:]?[ \t]*|(?<![A-Za-z0-9#])(?=#))(#?[ \t]?(\d{12,15}))(?!\d)")
+ORDER_ID_ALONE = r"^\s*#?\s*(\d{12,15})\s*[.!?]?\s*$"
+# In the answer to "which order?" any 12-15 digit run is the order ("it's 100234567891").
+ORDER_ID_ANSWER = r"(?<![\d.,])(\d{12,15})(?![\d.,]\d|\d)"
 TRACKING_ID = r"(?<![A-Za-z0-9])(TRK\d{10})(?![A-Za-z0-9])"
 EMAIL = r"(?<![\w.+-])([A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
 MONEY = (r"(?<![\w.,])(?:([$€£])\s?(\d{1,6}(?:[.,]\d{1,2})?)"
@@ -75,6 +83,9 @@ class EntityExtractor:
             self._by_first.setdefault(words[0], []).append((words, self._product_value[name]))
         i = re.IGNORECASE
         self.order = Matcher(ORDER_ID, 0, precompile)
+        self.order_long = Matcher(ORDER_ID_LONG, i, precompile)
+        self.order_alone = Matcher(ORDER_ID_ALONE, 0, precompile)
+        self.order_answer = Matcher(ORDER_ID_ANSWER, 0, precompile)
         self.tracking = Matcher(TRACKING_ID, i, precompile)
         self.email = Matcher(EMAIL, 0, precompile)
         self.money = Matcher(MONEY, i, precompile)
@@ -89,7 +100,8 @@ class EntityExtractor:
 
     @property
     def matchers(self) -> List[Matcher]:
-        return [self.order, self.tracking, self.email, self.money, self.date_iso,
+        return [self.order, self.order_long, self.order_alone, self.order_answer,
+                self.tracking, self.email, self.money, self.date_iso,
                 self.date_numeric, self.date_month_day, self.date_day_month,
                 self.date_relative, self.sku, self.words, self.digit]
 
@@ -111,6 +123,13 @@ class EntityExtractor:
         for m in self.order.finditer(text):
             value = m.group(1).upper() + m.group(2) + m.group(3)
             found.append(Entity("order_id", value, m.group(0), m.start(), m.end()))
+        for m in self.order_long.finditer(text):
+            found.append(Entity("order_id", m.group(2), m.group(1), m.start(1), m.end(1)))
+        if not any(e.type == "order_id" for e in found):
+            alone = self.order_alone.search(text)
+            if alone is not None:
+                found.append(Entity("order_id", alone.group(1), alone.group(1), alone.start(1),
+                                    alone.end(1)))
         for m in self.sku.finditer(text):
             found.append(Entity("product", m.group(1).upper(), m.group(0), m.start(), m.end()))
         for m in self.money.finditer(text):
@@ -118,6 +137,14 @@ class EntityExtractor:
         found.extend(self._dates(text))
         found.extend(self._products(text))
         return _resolve_overlaps(found)
+
+    def order_in_answer(self, text: str) -> Optional[Entity]:
+        """A long order number in the reply to "which order?", where context says what a bare
+        digit run is (``extract`` takes one only after "order", "purchase" or "#")."""
+        m = self.order_answer.search(text)
+        if m is None:
+            return None
+        return Entity("order_id", m.group(1), m.group(1), m.start(1), m.end(1))
 
     def _products(self, text: str) -> Iterable[Entity]:
         spans = [m.span() for m in self.words.finditer(text)]

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from typing import Dict, List, Tuple
 
+from .concepts import ConceptScorer
 from .matching import Matcher
+from .prefilter import RuleIndex
 from .types import FAQ_INTENT, INTENTS
 
 MIN_SCORE = 0.5
@@ -427,12 +429,20 @@ class IntentClassifier:
         unknown = {intent for intent, _, _ in RULES} - set(INTENTS)
         if unknown:
             raise ValueError("rules name unknown intents: %s" % sorted(unknown))
+        self.concepts = ConceptScorer()
+        self.index = RuleIndex(pattern for _, pattern, _ in RULES)
 
-    def scores(self, normalized: str) -> Dict[str, float]:
-        """Intent -> score, for intents with at least one matching rule."""
+    def scores(self, normalized: str, exhaustive: bool = False) -> Dict[str, float]:
+        """Intent -> score, for intents with at least one matching rule.
+
+        Only the rules whose first words the message contains are tried (``RuleIndex``);
+        ``exhaustive`` tries every rule (the same scores, for the test that says so).
+        """
         best: Dict[str, float] = {}
         extra: Dict[str, int] = {}
-        for intent, matcher, weight in self.rules:
+        rules = self.rules
+        tried = rules if exhaustive else [rules[n] for n in self.index.candidates(normalized)]
+        for intent, matcher, weight in tried:
             if matcher.search(normalized) is not None:
                 prev = best.get(intent)
                 if prev is None:
@@ -446,6 +456,9 @@ class IntentClassifier:
     def classify(self, normalized: str) -> Tuple[str, float]:
         """(intent, confidence); ``faq`` when no rule scores MIN_SCORE."""
         scores = self.scores(normalized)
+        for intent, weight in self.concepts.scores(normalized).items():
+            if weight > scores.get(intent, 0.0):
+                scores[intent] = weight
         if scores and SMALL_TALK.intersection(scores) and _has_content(normalized):
             # "hi, is the jacket waterproof?" is a question, not a greeting
             scores = {i: s for i, s in scores.items() if i not in SMALL_TALK}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .concepts import WORDS as CONCEPT_WORDS
 from .config import EngineConfig
 from .entities import EntityExtractor
 from .intents import VOCABULARY, IntentClassifier
@@ -41,7 +42,7 @@ class NLU:
     """Classifier + entity extractor + optional intent cache, configured by toggles."""
 
     def __init__(self, config: EngineConfig, catalogue: Sequence[Product]) -> None:
-        self.normalizer = Normalizer(SpellCorrector(VOCABULARY))
+        self.normalizer = Normalizer(SpellCorrector(VOCABULARY + tuple(sorted(CONCEPT_WORDS))))
         self.classifier = IntentClassifier(config.regex_precompile)
         self.extractor = EntityExtractor(catalogue, config.regex_precompile)
         self.cache_size = config.intent_cache_size

@@ -82,6 +82,7 @@ COMMON_WORDS: FrozenSet[str] = frozenset(
     december berlin paris london austin leeds
     ordernum trackingnum emailaddr compliant compliance gdpr privacy waterproof anyone
     activate activated active
+    employer employers placed places placing
     """.split()
 )
 

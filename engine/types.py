@@ -43,6 +43,12 @@ INTENTS: Tuple[str, ...] = (
     "thanks",
 )
 FAQ_INTENT = "faq"
+
+# The canonical shapes of an order number: the shop's own "A123456" (one letter A-H, six
+# digits) and the long digit runs of marketplace and ERP confirmations ("100234567891").
+ORDER_ID_LETTERS = "ABCDEFGH"
+ORDER_ID_LONG_DIGITS = (12, 15)
+ORDER_ID_PATTERN = r"[A-H][0-9]{6}|[0-9]{12,15}"
 ALL_LABELS: Tuple[str, ...] = (*INTENTS, FAQ_INTENT)
 
 ENTITY_TYPES: Tuple[str, ...] = ("order_id", "email", "money", "date", "product", "tracking_id")
@@ -99,7 +105,7 @@ class Product:
 
 @dataclass(frozen=True)
 class Order:
-    order_id: str  # canonical "A123456": one letter A-H and six digits
+    order_id: str  # canonical (ORDER_ID_PATTERN): "A123456" or 12-15 digits
     customer_id: str  # "C000123"
     email: str
     status: str  # pending|processing|shipped|delivered|cancelled|returned

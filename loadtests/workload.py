@@ -16,7 +16,9 @@ How a message is drawn:
    "#B204518", ...); a share of flows then ends with a thanks/goodbye turn;
 4. order numbers come from ``order_ids`` (inject the service DB's ids, see
    :func:`load_order_ids`), except a share ``unknown_order_share`` of ids that are in the
-   right format but not in the list.
+   right format but not in the list. Both shapes occur, as in the service's DB: the shop's
+   "B204518" and long digit runs ("100234567891"), which a message always introduces as
+   an order ("order 100234567891", "#100234567891", "purchase 100234567891").
 
 The phrasings here are written for load generation and are deliberately not the engine's
 evaluation set (``tests/data/intents_*.jsonl``).
@@ -27,10 +29,17 @@ from __future__ import annotations
 import bisect
 import itertools
 import random
+import re
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
-from engine.types import FAQ_INTENT, INTENTS
+from engine.types import (
+    FAQ_INTENT,
+    INTENTS,
+    ORDER_ID_LETTERS,
+    ORDER_ID_LONG_DIGITS,
+    ORDER_ID_PATTERN,
+)
 
 __all__ = [
     "DEFAULT_MIX",
@@ -47,7 +56,9 @@ __all__ = [
     "zipf_sampler",
 ]
 
-ORDER_LETTERS = "ABCDEFGH"
+ORDER_LETTERS = ORDER_ID_LETTERS
+LONG_ID_EVERY = 4  # every 4th synthetic id is a long numeric one, as in the seeded DB
+_ORDER_ID_RE = re.compile(ORDER_ID_PATTERN)
 
 # Share of conversations per label (normalised). Per message, order flows weigh a little
 # more because a multi-turn flow sends two or three messages.
@@ -291,6 +302,10 @@ _SLOT_REPLIES = (
     ("order #{order}", 8.0),
 )
 _ID_VARIANTS = (("{order}", 60.0), ("{lower}", 15.0), ("#{order}", 20.0), ("no. {order}", 5.0))
+# A long numeric id is introduced as an order; after "order" in the template, as it stands.
+_LONG_ID_VARIANTS = (("#{order}", 40.0), ("order {order}", 25.0), ("purchase {order}", 15.0),
+                     ("order no. {order}", 10.0), ("order #{order}", 10.0))
+_LONG_AFTER_ORDER = (("{order}", 70.0), ("#{order}", 30.0))
 _CLOSERS = (("thanks", "thanks"), ("thank you!", "thanks"), ("ok great, bye", "goodbye"),
             ("perfect thanks", "thanks"), ("bye", "goodbye"))
 
@@ -345,17 +360,25 @@ def format_order_id(letter: str, number: int) -> str:
 
 
 def is_order_id(text: str) -> bool:
-    """True for a canonical order number: one letter A-H then six digits."""
-    return (len(text) == 7 and text[0] in ORDER_LETTERS and text[1:].isdigit())
+    """True for a canonical order number: one letter A-H then six digits, or 12-15 digits."""
+    return _ORDER_ID_RE.fullmatch(text) is not None
+
+
+def _draw_order_id(rng: random.Random, long_id: bool) -> str:
+    if long_id:
+        low, high = ORDER_ID_LONG_DIGITS
+        digits = rng.randint(low, high)
+        return str(rng.randrange(10 ** (digits - 1), 10 ** digits))
+    return format_order_id(rng.choice(ORDER_LETTERS), rng.randrange(1000000))
 
 
 def synthetic_order_ids(n: int = 40000, seed: int = 42) -> List[str]:
-    """``n`` distinct canonical order numbers, deterministic for the seed."""
+    """``n`` distinct canonical order numbers (every 4th a long numeric one), deterministic."""
     rng = random.Random(seed * 7919 + 17)
     seen: set = set()
     out: List[str] = []
     while len(out) < n:
-        oid = format_order_id(rng.choice(ORDER_LETTERS), rng.randrange(1000000))
+        oid = _draw_order_id(rng, len(out) % LONG_ID_EVERY == LONG_ID_EVERY - 1)
         if oid not in seen:
             seen.add(oid)
             out.append(oid)
@@ -371,7 +394,7 @@ def unknown_order_ids(known: Sequence[str], n: int, seed: int = 0) -> List[str]:
     for _ in range(n * 1000 + 1000):
         if len(out) >= n:
             break
-        oid = format_order_id(rng.choice(ORDER_LETTERS), rng.randrange(1000000))
+        oid = _draw_order_id(rng, len(out) % LONG_ID_EVERY == LONG_ID_EVERY - 1)
         if oid not in known_set and oid not in seen:
             seen.add(oid)
             out.append(oid)
@@ -586,6 +609,8 @@ class Workload:
         draws = {key: zipf_sampler(len(pool), self.zipf_s, rng)
                  for key, pool in sorted(self._pools.items())}
         id_variant = _weighted(rng, _ID_VARIANTS)
+        long_variant = _weighted(rng, _LONG_ID_VARIANTS)
+        long_after_order = _weighted(rng, _LONG_AFTER_ORDER)
         slot_reply = _weighted(rng, _SLOT_REPLIES)
         known, unknown = self.order_ids, self.unknown_ids
         for n in itertools.count():
@@ -607,8 +632,14 @@ class Workload:
                 msgs.append(Message(sid, reply, label, 2, oid))
             else:
                 key = label + "+id"
-                ref = id_variant().replace("{lower}", oid.lower()).replace("{order}", oid)
-                text = self._pools[key][draws[key]()].replace("{order}", ref)
+                template = self._pools[key][draws[key]()]
+                if oid.isdigit():  # a long number: introduced as an order
+                    after_order = "order {order}" in template.lower()
+                    ref = (long_after_order() if after_order else long_variant()
+                           ).replace("{order}", oid)
+                else:
+                    ref = id_variant().replace("{lower}", oid.lower()).replace("{order}", oid)
+                text = template.replace("{order}", ref)
                 msgs.append(Message(sid, text, label, 1, oid))
             if rng.random() < self.closing_share:
                 text, intent = _CLOSERS[rng.randrange(len(_CLOSERS))]

@@ -159,7 +159,9 @@ CATALOGUE: Tuple[Toggle, ...] = (
            "once and replies matched in order, instead of redis-py's pool; it acts only in "
            "async mode with a Redis backend, so +redis_client is compared with "
            "+redis_client:redis-py, the same variant on redis-py",
-           guide=False, alternatives={"redis-py": {"REDIS_CLIENT": "redis-py"}},
+           guide=False, alternatives={"redis-py": {"REDIS_CLIENT": "redis-py"},
+                                      "coredis": {"REDIS_CLIENT": "coredis"},
+                                      "valkey-glide": {"REDIS_CLIENT": "valkey-glide"}},
            reference="+redis_client:redis-py",
            requires={"IR_CACHE_BACKEND": "redis", "CONCURRENCY_MODE": "async"}),
     # --- calibration: known effects injected by service/inject.py (not in the guide) ---

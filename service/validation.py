@@ -12,11 +12,12 @@ from urllib.parse import unquote_to_bytes
 
 from aiohttp import web
 
+from engine.types import ORDER_ID_PATTERN
 from service.jsonlib import JsonCodec
 from service.middlewares import ApiError
 
 SESSION_ID_RE = re.compile(r"[A-Za-z0-9._:@-]{1,128}")
-ORDER_ID_RE = re.compile(r"[A-Ha-h][0-9]{6}")
+ORDER_ID_RE = re.compile(ORDER_ID_PATTERN, re.IGNORECASE)
 # C0 and C1 control characters except tab, newline and carriage return.
 CONTROL_RE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 MAX_ARTICLE_ID = 10 ** 9
@@ -86,7 +87,7 @@ def order_id(raw: str) -> str:
     """Canonical order id (``B204518``) or ApiError(400) for a malformed one."""
     if not ORDER_ID_RE.fullmatch(raw):
         raise ApiError(400, f"order id {_short(raw, 40)!r} is malformed; "
-                       "order ids look like A123456")
+                       "order ids look like A123456 or 100234567891")
     return raw.upper()
 
 

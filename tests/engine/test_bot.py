@@ -39,6 +39,8 @@ def conversation(ids: List[str]) -> List[Tuple[str, str]]:
         ["cancel order Z999999", "B000000"],
         ["what's the status of my refund for " + ids[20]],
         ["change my order " + ids[30], "thanks, bye"],
+        ["I want a refund", "it's " + ids[7]],  # ids[7]: a long numeric order number
+        ["hi, need help cancelling purchase #" + ids[15]],
     ]
     for n, flow in enumerate(flows):
         msgs.extend(("flow-%d" % n, text) for text in flow)
@@ -65,7 +67,7 @@ TOGGLES: Dict[str, List[Any]] = {
     "faq_loading": ["eager", "lazy"],
     "concurrency_mode": ["sync", "async"],
     "pooling": [False, True],
-    "redis_client": ["redis-py", "pipelined"],
+    "redis_client": ["redis-py", "pipelined", "coredis", "valkey-glide"],
 }
 
 
@@ -78,6 +80,7 @@ def combos() -> List[Dict[str, Any]]:
     for name in names:
         for value in TOGGLES[name][1:]:
             chosen.append(dict(base, **{name: value}))
+    chosen.extend(dict(every[-1], redis_client=c) for c in TOGGLES["redis_client"])
     chosen.extend(random.Random(11).sample(every, 12))
     unique = []
     for c in chosen:
@@ -118,6 +121,20 @@ def test_multi_turn_cancel_asks_for_the_order_then_confirms(small_config: Engine
     assert oid in second.answer and ("order:" + oid) in second.sources
     third = bot.reply("s", oid)  # the flow is over: a bare number is no longer a cancellation
     assert third.intent == "faq"
+    bot.close()
+
+
+def test_long_numeric_order_numbers_work_end_to_end(small_config: EngineConfig) -> None:
+    bot = Bot(small_config, carrier=InProcessCarrier())
+    ids = order_ids(DataSpec.from_config(small_config))
+    long_ids = [i for i in ids if i.isdigit()]
+    assert long_ids and all(12 <= len(i) <= 15 for i in long_ids)
+    one = bot.reply("n1", "i need help canceling purchase %s" % long_ids[0])
+    assert one.intent == "cancel_order" and ("order:" + long_ids[0]) in one.sources
+    assert bot.reply("n2", "where's my refund?").awaiting == "order_id"
+    two = bot.reply("n2", "it's %s thanks" % long_ids[1])  # bare digits answer "which order?"
+    assert two.intent == "track_refund" and ("order:" + long_ids[1]) in two.sources
+    assert ("order_id", long_ids[1]) in {(e.type, e.value) for e in two.entities}
     bot.close()
 
 

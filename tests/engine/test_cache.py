@@ -70,7 +70,7 @@ def test_tiered_fills_l1_from_l2_and_is_shared(redis_url: str, redis_prefix: str
                               "redis": {"hits": 1, "misses": 0, "errors": 0}}
 
 
-@pytest.mark.parametrize("client", ["redis-py", "pipelined"])
+@pytest.mark.parametrize("client", ["redis-py", "pipelined", "coredis", "valkey-glide"])
 @pytest.mark.parametrize("pooling", [False, True])
 def test_async_paths_round_trip(redis_url: str, redis_prefix: str, pooling: bool,
                                 client: str) -> None:

@@ -48,6 +48,21 @@ def test_evaluate_prints_accuracy_and_per_intent_table(tmp_path: Path) -> None:
     assert strict.returncode == 1
 
 
+def test_evaluate_reports_the_share_of_faq_fallbacks_per_intent(tmp_path: Path) -> None:
+    f = tmp_path / "fallbacks.jsonl"
+    f.write_text('{"text": "cancel my order", "intent": "cancel_order"}\n'
+                 '{"text": "zzqx blorp", "intent": "cancel_order"}\n'
+                 '{"text": "is the lamp waterproof", "intent": "faq"}\n')
+    proc = run("evaluate", str(f))
+    assert proc.returncode == 0, proc.stderr
+    assert "fell back to faq: 50.00% of the messages with an intent" in proc.stdout
+    row = next(line for line in proc.stdout.splitlines() if line.startswith("cancel_order"))
+    assert row.split()[-1] == "50.0%"
+    js = json.loads(run("evaluate", str(f), "--json").stdout)
+    assert js["fallback"] == 0.5
+    assert {s["intent"]: s["fallback"] for s in js["per_intent"]}["cancel_order"] == 0.5
+
+
 def test_bad_toggle_is_a_clear_error() -> None:
     proc = run("classify", stdin="hi\n", env_extra={"ORDER_INDEX": "btree"})
     assert proc.returncode == 2

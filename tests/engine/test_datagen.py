@@ -26,6 +26,7 @@ from engine.datagen import (
     order_ids,
     sample_order_id,
 )
+from engine.types import ORDER_ID_PATTERN
 
 SPEC = DataSpec(seed=7, n_products=60, n_customers=300, n_orders=2000, n_faq=200)
 
@@ -169,12 +170,14 @@ def test_order_ids_match_the_database_without_opening_it(data: DataPaths) -> Non
     assert [r[0] for r in _rows(data.orders_db, "SELECT order_id FROM orders ORDER BY rowid")] \
         == ids
     assert len(set(ids)) == len(ids) == 2000
-    assert all(re.fullmatch(r"[A-H]\d{6}", i) for i in ids)
+    assert all(re.fullmatch(ORDER_ID_PATTERN, i) for i in ids)
+    assert sum(i.isdigit() for i in ids) == len(ids) // 4  # every 4th: a long numeric id
     assert sample_order_id(SPEC, 5) == ids[5]
     assert sample_order_id(SPEC, 2005) == ids[5]
     missing = {missing_order_id(SPEC, i) for i in range(50)}
     assert not missing & set(ids)
-    assert all(re.fullmatch(r"[A-H]\d{6}", i) for i in missing)
+    assert all(re.fullmatch(ORDER_ID_PATTERN, i) for i in missing)
+    assert any(i.isdigit() for i in missing) and not all(i.isdigit() for i in missing)
     assert missing_order_id(SPEC, 3) == missing_order_id(SPEC, 3)
 
 

@@ -30,6 +30,27 @@ def test_not_an_order_number(extractor: EntityExtractor) -> None:
     assert values(extractor, "call 0151 1732779 or use code Z123456 or X1234567") == []
 
 
+@pytest.mark.parametrize("text", ["order 100234567891", "purchase #100234567891",
+                                  "my order number: 100234567891 hasn't come",
+                                  "cancel #100234567891 please", "100234567891",
+                                  "ORDER NO. 100234567891", " #100234567891. "])
+def test_long_numeric_order_numbers(extractor: EntityExtractor, text: str) -> None:
+    assert values(extractor, text) == [("order_id", "100234567891")]
+
+
+@pytest.mark.parametrize("text", ["call me on 004915112345678", "order 12345678901",
+                                  "order 1234567890123456", "card 4111111111111111",
+                                  "the number is 100234567891"])
+def test_digit_runs_that_are_not_order_numbers(extractor: EntityExtractor, text: str) -> None:
+    assert [v for v in values(extractor, text) if v[0] == "order_id"] == []
+
+
+def test_a_long_number_answers_which_order(extractor: EntityExtractor) -> None:
+    found = extractor.order_in_answer("it's 100234567891, thanks")
+    assert found is not None and (found.value, found.start) == ("100234567891", 5)
+    assert extractor.order_in_answer("it's 12345678901") is None
+
+
 def test_tracking_email_money(extractor: EntityExtractor) -> None:
     got = values(extractor, "parcel TRK4820193746, mail jane.doe@example.com, paid $45.99 "
                             "and 12,50 € and 30 EUR and £7")

@@ -97,3 +97,40 @@ def test_intent_cache_is_keyed_by_the_message_skeleton() -> None:
     assert nlu.stats() == {"hits": 1, "misses": 4, "errors": 0}
     uncached = NLU(EngineConfig(), [])
     assert uncached.classify("where is my order B204518") == a and uncached.stats() is None
+
+
+@pytest.mark.parametrize("text,intent", [
+    ("assistance deactivating my user", "delete_account"),
+    ("where do I see the early termination charges", "check_cancellation_fee"),
+    ("in what cases can I ask for a reimbursement", "check_refund_policy"),
+    ("has my compensation been processed yet", "track_refund"),
+    ("no idea how to get back into my profile, forgot the pwd", "recover_password"),
+    ("need help with switching to the gold account", "switch_account"),
+])
+def test_business_and_plain_words(nlu: NLU, text: str, intent: str) -> None:
+    assert nlu.classify(text).intent == intent
+
+
+def test_realistic_held_out_split_meets_its_floor(nlu: NLU) -> None:
+    """The rules and concepts were tuned on realistic_tune.jsonl only."""
+    tune = load_labelled(DATA / "realistic_tune.jsonl")
+    held = load_labelled(DATA / "realistic_heldout.jsonl")
+    assert len(tune) + len(held) >= 1500 and not {t for t, _ in tune} & {t for t, _ in held}
+    ev = score((text, gold, nlu.classify(text).intent) for text, gold in held)
+    assert ev.accuracy >= 0.88, "accuracy %.3f; first errors: %s" % (ev.accuracy,
+                                                                     ev.errors[:10])
+    assert ev.fallback <= 0.08
+
+
+def test_rule_index_gives_the_scores_of_trying_every_rule(nlu: NLU) -> None:
+    """The prefilter only skips rules that cannot match: same scores on every message."""
+    cl = nlu.classifier
+    assert not cl.index.always or len(cl.index.always) < len(RULES)
+    n = 0
+    for name in ("intents_dev.jsonl", "intents_test.jsonl", "realistic_tune.jsonl",
+                 "realistic_heldout.jsonl"):
+        for text, _ in load_labelled(DATA / name):
+            normalized = nlu.normalize(text)
+            assert cl.scores(normalized) == cl.scores(normalized, exhaustive=True), text
+            n += 1
+    assert n > 3000

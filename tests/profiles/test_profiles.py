@@ -69,11 +69,14 @@ def test_side_by_side_and_markdown(variant_env: EnvFor, tmp_path: Path) -> None:
     assert first.baseline.per_message_ms is not None
     assert 0.9 <= first.baseline.share <= 1.0
     # the baseline matches patterns per call; precompiled patterns never call re.search
-    per_call = [r for r in rows if r.baseline and "_search_per_call" in r.baseline.label]
+    deeper = top_cumulative_side_by_side(tmp_path / "b" / "cprofile.prof",
+                                         tmp_path / "o" / "cprofile.prof", n=60,
+                                         baseline_messages=MESSAGES)
+    per_call = [r for r in deeper if r.baseline and "_search_per_call" in r.baseline.label]
     assert per_call and per_call[0].baseline_share_in_optimised is None
     md = format_side_by_side_markdown(rows)
     assert md.startswith("| # | baseline: function") and md.count("\n") == 12
-    assert "not called" in md
+    assert "not called" in format_side_by_side_markdown(deeper)
 
 
 def test_redis_variant_falls_back_to_memory_when_redis_is_unreachable(

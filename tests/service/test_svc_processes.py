@@ -88,7 +88,9 @@ def test_process_prints_toggles_and_reports_config(base_env: Dict[str, str],
 
 @pytest.mark.parametrize("mode,backend,client", [("sync", "redis", "redis-py"),
                                                  ("async", "tiered", "redis-py"),
-                                                 ("async", "tiered", "pipelined")])
+                                                 ("async", "tiered", "pipelined"),
+                                                 ("async", "tiered", "coredis"),
+                                                 ("async", "tiered", "valkey-glide")])
 def test_redis_blocked_then_killed_while_serving(base_env: Dict[str, str], log_dir: Path,
                                                  mode: str, backend: str, client: str) -> None:
     redis_server = which("redis-server")
