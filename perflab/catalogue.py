@@ -168,7 +168,10 @@ CATALOGUE: Tuple[Toggle, ...] = (
     Toggle("inject_latency", "Calibration: 1 ms awaited per request",
            {"INJECT_LATENCY_MS": "0"}, {"INJECT_LATENCY_MS": str(INJECT_LATENCY_MS)},
            None, (), "not in the guide: calibration; an asyncio.sleep per request adds "
-           "latency and no CPU", guide=False,
+           "latency and no CPU; on the async service (compared with +async): in sync mode "
+           "a blocking carrier call can hold the loop past the sleep's end, and the "
+           "injected 1 ms came out as +1.36 ms [1.28, 1.44] against the baseline",
+           guide=False, reference="+async", requires={"CONCURRENCY_MODE": "async"},
            # asyncio's timer: epoll waits whole milliseconds, and waking takes ~0.1 ms;
            # an idle loop's sleep(0.001) lasted 1.13 ms (median; 1.10-1.16 p10-p90)
            known=KnownEffect("p50_ms", INJECT_LATENCY_MS, "ms", tolerance=0.25)),

@@ -230,7 +230,7 @@ QUICK = Plan(
     # 38 ms) and the injected 1 ms came out as +2.4 ms: the rate must leave it idle time.
     # The orders route has no carrier call: 200/s halves its A/A interval.
     rates=(100.0,), reference_rate=100.0, duration_s=0.8, warmup_s=0.3, repeats=3,
-    blocks=5, latency_for=("baseline", "baseline@aa", "+redis_cache", "optimised",
+    blocks=5, latency_for=("baseline", "baseline@aa", "+redis_cache", "+async",
                            "+inject_latency"),
     orders_rate=200.0, orders_duration_s=0.5,
     orders_for=("baseline", "baseline@aa", "+order_index"),

@@ -19,7 +19,7 @@ def test_each_calibration_toggle_carries_its_truth() -> None:
         assert isinstance(t.known, KnownEffect) and t.known.kind == "difference"
         assert t.known.metric in METRICS and not t.guide and t.claim is None
         v = resolve(name)
-        assert v.compare_to == "baseline"
+        assert v.compare_to == t.reference  # baseline, or +async for the awaited sleep
         # the truth is the amount the service is told to inject (one definition)
         cfg = ServiceConfig.from_env(v.env)
         amount = {"inject_latency": cfg.inject_latency_ms, "inject_cpu": cfg.inject_cpu_ms,
