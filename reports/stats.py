@@ -271,7 +271,7 @@ def signed_rank_interval(values: Sequence[float], level: float = LEVEL
     walsh = np.sort((x[i] + x[j]) / 2.0)
     m = walsh.size  # n (n + 1) / 2
     z = NormalDist().inv_cdf(1 - (1 - level) / 2)
-    k = int(math.floor(m / 2.0 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24.0)))
+    k = math.floor(m / 2.0 - z * math.sqrt(n * (n + 1) * (2 * n + 1) / 24.0))
     k = max(k, 0)
     return float(np.median(walsh)), float(walsh[k]), float(walsh[m - 1 - k])
 

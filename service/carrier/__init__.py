@@ -13,8 +13,8 @@ import asyncio
 import math
 import os
 import random
-import zlib
 import re
+import zlib
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Mapping, Optional
 
