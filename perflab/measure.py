@@ -24,18 +24,6 @@ from .results import Row
 from .sampler import Window
 
 
-def parse_event(line: str) -> Optional[Dict[str, Any]]:
-    """One JSON-lines event from a child, or None for anything else."""
-    line = line.strip()
-    if not line.startswith("{"):
-        return None
-    try:
-        d = json.loads(line)
-    except ValueError:
-        return None
-    return d if isinstance(d, dict) and "event" in d else None
-
-
 def generator_flags(data_seed: str, orders_count: Optional[str],
                     allow_remote: bool = False) -> List[str]:
     """The flags every generator call of a run shares."""

@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from loadtests.oloop_events import parse_event  # the generator's own event reader
+
 from .capacity import Probe, search_capacity
 from .context import Context
 from .design import CHAT_ROUTE, Block, KindSpec, schedule_repeat
@@ -33,7 +35,6 @@ from .measure import (
     block_row,
     blocks_argv,
     openloop_argv,
-    parse_event,
     peak_row,
     row_from_result,
     run_generator,
