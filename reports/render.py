@@ -146,14 +146,19 @@ def figures_note(a: Analysis) -> List[str]:
     lines = [
         "Load model: latency (p50/p95/p99, order p50) from open-loop runs at a fixed arrival "
         "rate (%s req/s for POST /api/chat), timed from the intended send time, so a stalled "
-        "server is not hidden; capacity from an open-loop search; memory from the service's "
-        "RSS samples; classification speed in-process. Closed-loop (Locust) latency is not "
-        "tail latency and is never used for a verdict." % _g(run.reference_rate),
+        "server is not hidden; peak throughput from open-loop blocks above capacity (the "
+        "served rate); capacity, where the plan searches it, from an open-loop search; "
+        "memory from the service's RSS samples; classification speed in-process (pyperf "
+        "worker processes). Closed-loop (Locust) latency is not tail latency and is never "
+        "used for a verdict." % _g(run.reference_rate),
         "Load models in the claims table: %s." % (
             ", ".join(LOAD_MODEL_NOTE.get(m, m) for m in models) or "none"),
-        "Repeats: %d planned; each comparison's n is in the table. Interval: 95%%, bootstrap "
-        "over repeats (paired), expanded for few repeats and never narrower than the t "
-        "interval on log ratios; 1 repeat gives no interval." % n_rep,
+        "Repeats: %d planned, each a fresh process per variant, measured in interleaved "
+        "blocks that share their arrival schedule and messages across variants; n is the "
+        "number of paired values. Interval: 95%%, over the paired log ratios: a t interval "
+        "over the process means when the processes differ more than their blocks explain "
+        "(F test), else the signed-rank interval over the pooled blocks; across runs, an "
+        "unpaired bootstrap. One value gives no interval (insufficient data)." % n_rep,
         noise_text(a),
     ]
     return lines

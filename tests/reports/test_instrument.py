@@ -14,7 +14,7 @@ from reports.instrument import AA_FLOORS, calibrations, format_markdown, instrum
 def _run(tmp: Path, shift: float, aa_noise: float = 0.01) -> Path:
     """baseline, baseline@aa and +inject_latency in 3 processes x 6 blocks; the injected
     variant's p50 is the baseline's block + ``shift`` ms (common random numbers)."""
-    names = ["baseline", "baseline@aa", "+inject_latency"]
+    names = ["baseline", "baseline@aa", "+async", "+inject_latency"]  # inject vs +async
     meta = RunMeta("cal", 1.0, {"name": "t", "rates": [100.0], "reference_rate": 100.0,
                                 "repeats": 3}, 1, {"cpu_count": 2}, ended_at=2.0,
                    complete=True, variants={n: resolve(n).to_dict() for n in names},
@@ -28,7 +28,8 @@ def _run(tmp: Path, shift: float, aa_noise: float = 0.01) -> Path:
         for b in range(1, 7):
             base = 3.0 + proc + rng.gauss(0, 0.2)  # the block's shared schedule
             for n, p50 in (("baseline", base), ("baseline@aa", base * (1 + rng.gauss(0, aa_noise))),
-                           ("+inject_latency", base + shift + rng.gauss(0, 0.03))):
+                           ("+async", base * 0.9),
+                           ("+inject_latency", base * 0.9 + shift + rng.gauss(0, 0.03))):
                 rows.append(Row("cal", n, r, "fixed_rate", "open", "POST /api/chat", "ok",
                                 target_rate=100.0, achieved_rate=100.0, requests=80, ok=80,
                                 p50_ms=p50, p95_ms=p50 * 3, rss_peak_mb=70.0, block=b))
@@ -38,7 +39,8 @@ def _run(tmp: Path, shift: float, aa_noise: float = 0.01) -> Path:
 
 def test_an_injected_millisecond_is_recovered(tmp_path: Path) -> None:
     (c,) = calibrations(analyse_dir(_run(tmp_path, 1.0)))
-    assert c.variant == "+inject_latency" and c.metric == "p50_ms" and c.truth == 1.0
+    assert c.variant == "+inject_latency" and c.reference == "+async"
+    assert c.metric == "p50_ms" and c.truth == 1.0
     assert c.measured is not None and c.measured.n == 18
     assert c.recovered is True and c.verdict == "recovered"
 
