@@ -335,12 +335,13 @@ def planned(run: RunData, variant: str, t: Target) -> bool:
     if m.startswith("sustained"):
         return capacity
     if m.startswith("peak"):
-        return capacity or locust
+        peak = variant in (p.get("peak_for") or []) if "peak_for" in p else _has(run, "peak")
+        return capacity or locust or peak
     if m == "classify_rps":
         if external:
             return False
-        return (float(p.get("classify_messages") or 0) > 0 if "classify_messages" in p
-                else _has(run, "classify"))
+        return ((float(p.get("classify_messages") or 0) > 0 and chosen("classify_for"))
+                if "classify_messages" in p else _has(run, "classify"))
     return True
 
 

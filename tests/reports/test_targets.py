@@ -81,3 +81,26 @@ def test_route_target(fake_run: Path, tmp_path: Path) -> None:
     results = evaluate(load_run(fake_run), "baseline", load_targets(path))
     assert results[0].status == "FAIL" and results[0].value == pytest.approx(25, rel=0.1)
     assert results[1].status == "N/A"
+
+
+def test_targets_the_plan_does_not_measure_for_a_variant_are_not_planned(tmp_path) -> None:
+    """classify_for / peak_for name who is measured: the others' targets are N/A, never
+    a missing figure that blocks `check`."""
+    from perflab.results import RunMeta
+    from reports.data import load_run
+    from reports.targets import load_targets, planned
+
+    from .fake_run import make_run
+
+    run_dir = make_run(tmp_path, repeats=2)
+    meta = RunMeta.load(run_dir)
+    meta.plan.update({"classify_messages": 1000, "classify_for": ["baseline"],
+                      "peak_for": ["+async"], "capacity": {"enabled": False},
+                      "locust_users": 0})
+    meta.save(run_dir)
+    run = load_run(run_dir)
+    by = {t.metric: t for t in load_targets(None)}
+    assert planned(run, "baseline", by["classify_rps"])
+    assert not planned(run, "+async", by["classify_rps"])
+    assert planned(run, "+async", by["peak_rpm"])
+    assert not planned(run, "baseline", by["peak_rpm"])
