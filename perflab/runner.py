@@ -109,6 +109,8 @@ def _prepare(plan: Plan, options: Options, run_dir: Path, meta: RunMeta, stack: 
     show = options.show
     variants = [resolve(v) for v in plan.variants]
     needs = {n for v in variants for n in v.needs}
+    if plan.deployment or plan.checklist:  # their instances share Redis
+        needs.add("redis")
     redis_url, redis_reason = None, ""
     if "redis" in needs:
         supply = stack.redis()
@@ -198,7 +200,8 @@ def _instrument(ctx: Context) -> None:
 
 def _deployment_env(ctx: Context, name: str) -> Optional[dict]:
     if not ctx.caps.redis_url:
-        ctx.display.message("%s skipped: %s" % (name, ctx.caps.redis_reason))
+        ctx.display.message("%s skipped: %s" % (name, ctx.caps.redis_reason
+                                                 or "no Redis for this run"))
         return None
     v = resolve("+redis_cache")
     return ctx.stack.service_env(ctx.base_env, v, "perflab:%s:%s:" % (ctx.meta.run_id, name))
