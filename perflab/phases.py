@@ -2,14 +2,14 @@
 
 The plan's estimate (``Plan.estimate_s``) is the sum of its phases' estimates,
 so the ETA and the README's figure come from one place. Each phase's
-``run(ctx)`` does the work; the runner calls them in order and advances the
+work is bound by name in the runner, which calls them in order and advances the
 live display by what each was planned to take.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence
+from typing import List, Optional, Sequence
 
 from .design import estimate_blocks_s, schedule_repeat
 from .plan import Plan
@@ -22,9 +22,10 @@ CHECKLIST_S = 45.0
 
 @dataclass(frozen=True)
 class Phase:
+    """A named piece of a run and its planned seconds; the runner binds its work by name."""
+
     name: str
     estimate_s: float
-    run: Optional[Callable[..., None]] = None  # run(ctx); None: estimate only
 
 
 def _repeat_estimate(plan: Plan, names: Sequence[str], repeat: int) -> float:

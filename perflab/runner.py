@@ -235,7 +235,7 @@ def _checklist(ctx: Context) -> None:
 def _locust(ctx: Context, runnable: List[Variant]) -> None:
     """Closed loop: one fresh service per variant and repeat, Locust's users on it."""
     from .closed import run_locust
-    from .rounds import Live, _start_all
+    from .rounds import _start_all
 
     for r in range(1, ctx.plan.repeats + 1):
         for v in runnable:
@@ -245,7 +245,7 @@ def _locust(ctx: Context, runnable: List[Variant]) -> None:
             live = _start_all(ctx, 100 + r, [v])
             try:
                 for lv in live.values():
-                    run_locust(ctx, Live(lv.variant, lv.url, lv.child, lv.sampler), r)
+                    run_locust(ctx, lv, r)
             finally:
                 for lv in live.values():
                     if lv.sampler is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Mapping, Optional, Sequence, Tuple
 
@@ -40,7 +40,6 @@ class Stack:
     _pypy: Optional[Tuple[Optional[Path], str]] = None
     carrier_url: str = ""
     carrier: Optional[Child] = None
-    services: Dict[str, Child] = field(default_factory=dict)
 
     # ------------------------------------------------------------ supporting processes
     def redis(self) -> RedisSupply:
@@ -109,7 +108,6 @@ class Stack:
         else:
             argv = [python, "-m", "service", "--host", "127.0.0.1", "--port", str(port)]
         child = self.group.start(name, argv, env, cpus=cpus, cwd=ROOT)
-        self.services[name] = child
         url = "http://127.0.0.1:%d" % port
         if wait:
             wait_http(url + "/healthz", child, READY_TIMEOUT_S)
@@ -117,9 +115,6 @@ class Stack:
 
     def stop(self, child: Child) -> None:
         self.group.stop(child)
-        for k, c in list(self.services.items()):
-            if c is child:
-                del self.services[k]
 
     def close(self) -> None:
         self.group.stop_all()
