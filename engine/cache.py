@@ -45,6 +45,15 @@ except ImportError:  # pragma: no cover - exercised only without redis installed
     _redis = None  # type: ignore[assignment]
     _aredis = None  # type: ignore[assignment]
 
+
+
+def _catch_maintained_errors() -> None:
+    """Add the errors of the maintained clients imported so far to ``_REDIS_ERRORS``
+    (``engine.redis_clients`` imports a client's package on first use)."""
+    global _REDIS_ERRORS
+    _REDIS_ERRORS = tuple(dict.fromkeys((*_REDIS_ERRORS, *_MAINTAINED_ERRORS)))
+
+
 MAINTAINED_CLIENTS = ("coredis", "valkey-glide")  # the adapters of engine.redis_clients
 MISS = object()  # a cache miss (None is a valid cached value: "order not found")
 
@@ -146,9 +155,10 @@ class RedisConnector:
         if client == "pipelined":
             PipelinedRedis.from_url(url, timeout)  # a URL it cannot serve fails here, at start
         elif client in MAINTAINED_CLIENTS:
-            problem = _client_available(client)
+            problem = _client_available(client)  # imports the client's package
             if problem is not None:
                 raise RuntimeError(problem)
+            _catch_maintained_errors()
             _make_maintained(client, url, timeout)  # fails at start on a URL it cannot serve
         self.url = url
         self.timeout = timeout

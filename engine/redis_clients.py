@@ -24,31 +24,48 @@ crates.io, unreachable here). PyPy runs use ``pipelined`` or ``redis-py``.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, List, Optional, Tuple, Type
+from typing import Any, List, Optional, Set, Tuple, Type
 from urllib.parse import unquote, urlsplit
 
-ERRORS: List[Type[BaseException]] = []
+ERRORS: List[Type[BaseException]] = []  # of the clients loaded so far (``_load``)
 
-try:
-    import coredis as _coredis
-    from coredis.exceptions import RedisError as _CoredisError
-    from coredis.retry import NoRetryPolicy as _NoRetry
+# Imported on first use, not at import: coredis and glide take ~1 s each to import here,
+# which every service process paid at start-up whichever client it used (measured with
+# ``python -X importtime -c "import service.__main__"``: 2.2 s of 2.8 s).
+_coredis: Any = None
+_NoRetry: Any = None
+_glide: Any = None
+_tried: Set[str] = set()
 
-    ERRORS.append(_CoredisError)
-except Exception:  # not installed; or, on Debian's PyPy 3.9, coredis 4.20's import of
-    # pympler fails on _testcapi (FileNotFoundError: /usr/lib/pypy3.9/_testcapimodule.c)
-    _coredis = None  # type: ignore[assignment]
 
-try:
-    import glide as _glide
-
-    ERRORS.append(_glide.GlideError)
-except Exception:  # not installed (no PyPy wheels; the sdist needs Rust and crates.io)
-    _glide = None  # type: ignore[assignment]
+def _load(client: str) -> None:
+    """Import ``client``'s package once; a failed import leaves it None (``available``)."""
+    global _coredis, _NoRetry, _glide
+    if client in _tried:
+        return
+    _tried.add(client)
+    if client == "coredis":
+        try:
+            import coredis
+            from coredis.exceptions import RedisError as CoredisError
+            from coredis.retry import NoRetryPolicy
+        except Exception:  # not installed; or, on Debian's PyPy 3.9, coredis 4.20's import
+            # of pympler fails on _testcapi (/usr/lib/pypy3.9/_testcapimodule.c missing)
+            return
+        ERRORS.append(CoredisError)
+        _coredis, _NoRetry = coredis, NoRetryPolicy
+    elif client == "valkey-glide":
+        try:
+            import glide
+        except Exception:  # not installed (no PyPy wheels; the sdist needs Rust and crates.io)
+            return
+        ERRORS.append(glide.GlideError)
+        _glide = glide
 
 
 def available(client: str) -> Optional[str]:
-    """None when ``client`` can be used here, else why not."""
+    """None when ``client`` can be used here, else why not (its package is imported)."""
+    _load(client)
     if client == "coredis" and _coredis is None:
         return "REDIS_CLIENT=coredis needs the 'coredis' package (pip install coredis)"
     if client == "valkey-glide" and _glide is None:
@@ -72,7 +89,7 @@ class CoredisRedis:
     """coredis's asyncio client, its pool held open by a background task."""
 
     def __init__(self, url: str, timeout: float) -> None:
-        if _coredis is None:
+        if available("coredis") is not None:
             raise RuntimeError(available("coredis"))
         _address(url)  # a URL it cannot serve fails at start
         self.url = url
@@ -135,7 +152,7 @@ class GlideRedis:
     """valkey-glide's asyncio client (standalone mode)."""
 
     def __init__(self, url: str, timeout: float) -> None:
-        if _glide is None:
+        if available("valkey-glide") is not None:
             raise RuntimeError(available("valkey-glide"))
         host, port, db, user, password = _address(url)
         ms = max(1, int(timeout * 1000))

@@ -31,6 +31,9 @@ KINDS: Dict[str, tuple] = {
     "chat": ("fixed_rate", CHAT_ROUTE),
     "orders": ("orders", ORDERS_ROUTE),
     "peak": ("peak", CHAT_ROUTE),
+    # not recorded as rows: a variant's warm-up, and the overload that finds its peak rate
+    "warmup": ("warmup", CHAT_ROUTE),
+    "pilot": ("pilot", CHAT_ROUTE),
 }
 
 

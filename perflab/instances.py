@@ -50,13 +50,18 @@ def start_instances(group: ProcessGroup, envs: Sequence[Mapping[str, str]], name
 
 
 def pin(pid: int, cpus: Sequence[int]) -> None:
-    """Move a running process (every thread) onto ``cpus``."""
-    proc = psutil.Process(pid)
-    proc.cpu_affinity(list(cpus))
-    for thread in proc.threads():
+    """Move a running process onto ``cpus``: every thread of it and of its children
+    (gunicorn's workers), since affinity is per thread and inherited only at creation."""
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
         try:
-            psutil.Process(thread.id).cpu_affinity(list(cpus))
-        except psutil.Error:
+            proc.cpu_affinity(list(cpus))
+            for thread in proc.threads():
+                try:
+                    psutil.Process(thread.id).cpu_affinity(list(cpus))
+                except psutil.Error:
+                    pass
+        except psutil.Error:  # gone meanwhile
             pass
 
 

@@ -16,6 +16,7 @@ from .plan import Plan
 from .variants import resolve
 
 REPORT_S = 8.0
+PACING_S = 6.0  # a throwaway baseline: start, two pilots and their backlog
 DEPLOYMENT_S = 90.0  # scaling N = 1, 2, 3 x 2 repeats and the CDN on/off (measured: ~83 s)
 CHECKLIST_S = 45.0
 
@@ -65,6 +66,8 @@ def plan_phases(plan: Plan, names: Sequence[str]) -> List[Phase]:
     out: List[Phase] = []
     if plan.instrument:
         out.append(Phase("instrument", 2.0 + sum(1.6 for _ in plan.instrument_rates)))
+    if plan.fit_rates and "baseline" in names:
+        out.append(Phase("pacing", PACING_S))
     for r in range(1, plan.repeats + 1):
         out.append(Phase("repeat %d" % r, _repeat_estimate(plan, names, r)))
     if plan.deployment:

@@ -193,6 +193,9 @@ class RunMeta:
     # how figures were produced: generator, closed-loop tool, local or external target,
     # instance override (see measurement_mechanism)
     mechanism: Dict[str, Any] = field(default_factory=dict)
+    # calibration truths as the service realised them: variant -> repeat -> {sum_s, count}
+    # (the /metrics summary a KnownEffect names, read at the end of each repeat)
+    realised: Dict[str, Dict[str, Dict[str, float]]] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
 
     def to_dict(self) -> Dict[str, Any]:

@@ -23,14 +23,14 @@ import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from loadtests.oloop_events import parse_event  # the generator's own event reader
 
 from .capacity import Probe, search_capacity
 from .context import Context
 from .design import CHAT_ROUTE, Block, KindSpec, schedule_repeat
-from .instances import drain
+from .instances import drain, pin
 from .measure import (
     block_row,
     blocks_argv,
@@ -105,6 +105,7 @@ def run_repeat(ctx: Context, repeat: int, variants: Sequence[Variant]) -> None:
                     continue
                 ctx.display.phase("%s: classifier speed of %s" % (label, name))
                 classify(ctx, lv.variant, repeat)
+        _record_realised(ctx, repeat, live)
         for name, lv in live.items():
             if not lv.alive() and not any(f["variant"] == name and f["repeat"] == repeat
                                           and f["kind"] == "service"
@@ -122,6 +123,30 @@ def run_repeat(ctx: Context, repeat: int, variants: Sequence[Variant]) -> None:
                 ctx.stack.stop(lv.child)
 
 
+def _record_realised(ctx: Context, repeat: int, live: Dict[str, Live]) -> None:
+    """Each calibration variant's injected amount as its service realised it (the
+    /metrics summary its KnownEffect names): the truth its effect is checked against."""
+    from .catalogue import BY_NAME
+    from .scrape import scrape
+
+    for name, lv in live.items():
+        t = BY_NAME.get(lv.variant.toggle or "")
+        known = t.known if t is not None else None
+        if known is None or not known.realised or not lv.alive():
+            continue
+        try:
+            totals = scrape(lv.url).totals
+        except OSError as exc:
+            ctx.display.message("calibration truth of %s r%d not read: %s" % (name, repeat,
+                                                                             exc))
+            continue
+        count = totals.get(known.realised + "_count")
+        if count:
+            ctx.meta.realised.setdefault(name, {})[str(repeat)] = {
+                "sum_s": float(totals.get(known.realised + "_sum", 0.0)),
+                "count": float(count)}
+
+
 def _start_all(ctx: Context, repeat: int, variants: Sequence[Variant]) -> Dict[str, Live]:
     live: Dict[str, Live] = {}
     if ctx.options.target is not None:
@@ -129,6 +154,9 @@ def _start_all(ctx: Context, repeat: int, variants: Sequence[Variant]) -> Dict[s
             live[v.name] = Live(v, ctx.options.target.rstrip("/"), None, None)
         _record_configs(ctx, live)
         return live
+    # started on every CPU of the run (the generator's is idle meanwhile: on this 2-core
+    # machine ten start-ups took 34 s on one CPU, 17 s on two), pinned once ready
+    start_cpus = sorted({*ctx.pinning.service, *ctx.pinning.generator})
     pending = []
     for v in variants:
         env = ctx.stack.service_env(ctx.base_env, v, "perflab:%s:%s:r%d:" % (
@@ -137,7 +165,7 @@ def _start_all(ctx: Context, repeat: int, variants: Sequence[Variant]) -> Dict[s
         try:
             child, url = ctx.stack.start_service(v, env, "service-" + child_name(v.name,
                                                                                  repeat),
-                                                 cpus=ctx.pinning.service,
+                                                 cpus=start_cpus,
                                                  instances=instances, wait=False)
         except RuntimeError as exc:
             ctx.fail(v.name, repeat, "startup", str(exc))
@@ -151,6 +179,8 @@ def _start_all(ctx: Context, repeat: int, variants: Sequence[Variant]) -> Dict[s
             _failed_row(ctx, v, repeat, str(exc))
             ctx.stack.stop(child)
             continue
+        if ctx.pinning.service:
+            pin(child.pid, ctx.pinning.service)
         sampler = Sampler(child.pid, ctx.meta.run_id, v.name, repeat, ctx.t0,
                           ctx.add_sample).start()
         live[v.name] = Live(v, url, child, sampler)
@@ -251,29 +281,42 @@ def _row(ctx: Context, lv: Live, base: Row, data: Optional[Dict[str, Any]],
 
 
 def _warm_up(ctx: Context, repeat: int, live: Dict[str, Live], label: str) -> None:
+    """Every variant's warm-up (not recorded), in one generator process."""
+    blocks = []
     for name, lv in live.items():
         w = ctx.plan.pypy_warmup_s if lv.variant.interpreter == "pypy" else ctx.plan.warmup_s
-        if w <= 0:
-            continue
-        ctx.display.phase("%s: warm-up %s" % (label, name))
-        open_loop(ctx, lv, repeat, "warmup", CHAT_ROUTE, ctx.plan.reference_rate, w, 0.0,
-                  ctx.plan.seed * 1000 + repeat, write=False)
+        if w > 0:
+            blocks.append(Block(name, repeat, 1, "warmup", CHAT_ROUTE,
+                                ctx.plan.reference_rate, w, 0.0,
+                                ctx.plan.seed * 1000 + repeat))
+    ctx.display.phase("%s: warm-up" % label)
+    _run_blocks(ctx, blocks, live, label, keep=lambda b, row: None)
+
+
+def pilot_blocks(plan: Plan, names: Sequence[str], repeat: int, route: str = CHAT_ROUTE,
+                 block: int = 1) -> List[Block]:
+    """An overload per variant (``peak_probe_rate`` for ``peak_probe_s``): what it serves
+    then is its peak. The backlog (rate x duration requests) is kept small, since the
+    service answers all of it before the next block."""
+    return [Block(n, repeat, block, "pilot", route, plan.peak_probe_rate, plan.peak_probe_s,
+                  0.0, plan.seed) for n in names]
 
 
 def _pilots(ctx: Context, live: Dict[str, Live], label: str) -> None:
     """Each peak variant's overload rate: ``peak_overload`` x what it served when asked
-    for far more than it can (``peak_probe_rate`` for ``peak_probe_s``)."""
+    for far more than it can."""
     plan = ctx.plan
-    for name, lv in live.items():
-        if not plan.wants_peak(name):
-            continue
-        ctx.display.phase("%s: peak pilot %s" % (label, name))
-        row = open_loop(ctx, lv, 1, "pilot", CHAT_ROUTE, plan.peak_probe_rate,
-                        plan.peak_probe_s, 0.0, plan.seed, write=False)
+
+    def keep(b: Block, row: Row) -> None:
         if row.status == "ok" and row.throughput_rps > 0:
-            ctx.peak_rates[name] = round(plan.peak_overload * row.throughput_rps, 1)
+            ctx.peak_rates[b.variant] = round(plan.peak_overload * row.throughput_rps, 1)
         else:
-            ctx.fail(name, 1, "measurement", "peak pilot: %s" % (row.failure or row.status))
+            ctx.fail(b.variant, 1, "measurement", "peak pilot: %s"
+                     % (row.failure or row.status))
+
+    ctx.display.phase("%s: peak pilots" % label)
+    _run_blocks(ctx, pilot_blocks(plan, [n for n in live if plan.wants_peak(n)], 1), live,
+                label, keep)
     ctx.meta.machine["peak_rates"] = dict(ctx.peak_rates)
 
 
@@ -326,9 +369,10 @@ def _capacities(ctx: Context, live: Dict[str, Live], label: str) -> None:
 
 # ------------------------------------------------------------------ the blocks
 def _run_blocks(ctx: Context, blocks: Sequence[Block], live: Dict[str, Live],
-                label: str) -> None:
+                label: str, keep: Optional[Callable[[Block, Row], None]] = None) -> None:
     """Every block in one generator process (``--blocks``): its pools stay open and it
-    drains between blocks; each block's row is written as its ``block_done`` arrives."""
+    drains between blocks; each block's row is written as its ``block_done`` arrives,
+    or handed to ``keep`` instead (warm-ups, pilots: not results)."""
     blocks = [b for b in blocks if b.variant in live and live[b.variant].alive()]
     if not blocks:
         return
@@ -363,8 +407,11 @@ def _run_blocks(ctx: Context, blocks: Sequence[Block], live: Dict[str, Live],
                        raw_file=str(raw.relative_to(ctx.run_dir)) if raw.exists() else "")
         started["t"] = time.time()
         row = _row(ctx, live[b.variant], base, data, "no result for block %s" % b.id)
-        ctx.add_row(row)
         ctx.display.advance(b.duration_s + b.warmup_s + BLOCK_OVERHEAD_S)
+        if keep is not None:
+            keep(b, row)
+            return
+        ctx.add_row(row)
         _note_failure(ctx, live[b.variant], row)
 
     limit = sum(b.duration_s + b.warmup_s + 3.0 for b in blocks) + 30.0
@@ -374,11 +421,15 @@ def _run_blocks(ctx: Context, blocks: Sequence[Block], live: Dict[str, Live],
     for b in blocks:  # blocks the generator never finished: failed, never silently absent
         if b.id not in done:
             lv = live[b.variant]
-            ctx.add_row(replace(block_row(ctx.meta.run_id, b, lv.variant.interpreter,
-                                          ctx.options.instances or lv.variant.instances),
-                                status="failed", ended_at=time.time(),
-                                failure=death(lv.child) if not lv.alive() else
-                                "the generator ended (code %d) before this block" % code))
+            row = replace(block_row(ctx.meta.run_id, b, lv.variant.interpreter,
+                                    ctx.options.instances or lv.variant.instances),
+                          status="failed", ended_at=time.time(),
+                          failure=death(lv.child) if not lv.alive() else
+                          "the generator ended (code %d) before this block" % code)
+            if keep is not None:
+                keep(b, row)
+            else:
+                ctx.add_row(row)
 
 
 # ------------------------------------------------------------------ classifier speed

@@ -177,6 +177,8 @@ def _bind(ctx: Context, runnable: List[Variant]) -> dict:
     if ctx.options.target is None:
         ctx.stack.start_carrier(ctx.base_env, ctx.plan.carrier_latency, ctx.plan.seed,
                                 ctx.pinning.generator)
+    if ctx.plan.fit_rates and ctx.options.target is None:
+        work["pacing"] = lambda: _pacing(ctx)
     for r in range(1, ctx.plan.repeats + 1):
         work["repeat %d" % r] = (lambda r=r: run_repeat(ctx, r, runnable))
     if ctx.options.target is None:
@@ -186,6 +188,12 @@ def _bind(ctx: Context, runnable: List[Variant]) -> dict:
     if ctx.options.target is None:
         work["profile"] = lambda: _profile(ctx)
     return work
+
+
+def _pacing(ctx: Context) -> None:
+    from .pacing import fit_rates
+
+    fit_rates(ctx)
 
 
 def _instrument(ctx: Context) -> None:

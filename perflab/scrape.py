@@ -32,6 +32,8 @@ class Scrape:
     requests: Dict[Key, float]
     buckets: Dict[Key, Dict[float, float]]  # le (seconds, inf for +Inf) -> cumulative count
     gauges: Dict[str, float] = field(default_factory=dict)  # unlabelled gauges (RSS, uptime)
+    # unlabelled counter and summary samples (e.g. perflab_injected_delay_seconds_sum)
+    totals: Dict[str, float] = field(default_factory=dict)
 
 
 def parse(text: str, at: float = 0.0) -> Scrape:
@@ -39,6 +41,7 @@ def parse(text: str, at: float = 0.0) -> Scrape:
     requests: Dict[Key, float] = {}
     buckets: Dict[Key, Dict[float, float]] = {}
     gauges: Dict[str, float] = {}
+    totals: Dict[str, float] = {}
     for family in text_string_to_metric_families(text):
         for s in family.samples:
             labels = s.labels
@@ -50,7 +53,9 @@ def parse(text: str, at: float = 0.0) -> Scrape:
                 buckets.setdefault(_key(labels), {})[bound] = float(s.value)
             elif family.type == "gauge" and not labels:
                 gauges[s.name] = float(s.value)
-    return Scrape(at, requests, buckets, gauges)
+            elif family.type in ("counter", "summary") and not labels:
+                totals[s.name] = float(s.value)
+    return Scrape(at, requests, buckets, gauges, totals)
 
 
 def _key(labels: Mapping[str, str]) -> Key:

@@ -68,6 +68,12 @@ def plan_line(a: Analysis) -> str:
     if p.get("warmup_s") is not None:
         parts.append("warm-up %ss" % _g(p["warmup_s"]))
     parts.append("seed %s" % a.run.meta.seed)
+    pacing = a.run.meta.machine.get("pacing") or {}
+    for route in ("chat", "orders"):
+        fit = pacing.get(route) or {}
+        if fit.get("rate") is not None and fit.get("rate") != fit.get("plan"):
+            parts.append("%s rate fitted to this machine: %s/s instead of %s/s (%s)" % (
+                route, _g(fit["rate"]), _g(fit["plan"]), fit.get("why", "")))
     state = a.run.state
     parts.append(state.kind if state.kind != "incomplete" or not state.failed_rows
                  else "incomplete with failures")
@@ -382,7 +388,10 @@ def summary_rows(a: Analysis) -> List[Dict[str, Any]]:
                     "ci_low": _csv_num(m.low if m else None),
                     "ci_high": _csv_num(m.high if m else None), "n": m.n if m else 0,
                     "verdict": c.verdict, "load_model": "open",
-                    "note": "truth %+g %s (tolerance %g)" % (c.truth, c.unit, c.tolerance)})
+                    "note": "truth %s%s (tolerance %g; %s)" % (
+                        "%+g" % c.truth, "" if c.truth_upper is None else
+                        " to %+.4g" % max(c.truth, c.truth_upper), c.tolerance,
+                        c.truth_source)})
     return out
 
 

@@ -41,7 +41,8 @@ def create_app(config: ServiceConfig) -> web.Application:
     app[RUNTIME] = describe_runtime()
     app.cleanup_ctx.append(engine_ctx)
     app.cleanup_ctx.append(loop_lag_ctx)
-    install_injections(app, config)  # calibration only; nothing when no INJECT_* is set
+    # calibration only; nothing when no INJECT_* is set
+    install_injections(app, config, metrics.injected.observe)
     setup_routes(app, codec)
     return app
 

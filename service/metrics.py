@@ -28,6 +28,7 @@ from prometheus_client import (
     Gauge,
     Histogram,
     ProcessCollector,
+    Summary,
     generate_latest,
     multiprocess,
 )
@@ -39,6 +40,7 @@ LAG_BUCKETS: Tuple[float, ...] = (
 # Metric names the lab's scraper (perflab/scrape.py) and the tests read.
 REQUESTS = "perflab_http_requests"  # exposed as perflab_http_requests_total
 DURATION = "perflab_http_request_duration_seconds"
+INJECTED = "perflab_injected_delay_seconds"  # calibration: the delay actually slept
 
 
 class Metrics:
@@ -69,6 +71,8 @@ class Metrics:
                                   registry=r, multiprocess_mode="max")
         self.uptime = Gauge("perflab_uptime_seconds", "Seconds since the service started.",
                             registry=r, multiprocess_mode="liveall")
+        self.injected = Summary(INJECTED, "Injected latency as realised (calibration): the "
+                                "time each awaited sleep actually lasted.", registry=r)
         self.rss: Optional[Gauge] = None
         if self.multiprocess_dir is None:
             ProcessCollector(registry=r)  # process_resident_memory_bytes and friends

@@ -101,3 +101,18 @@ def test_rss_injection_in_a_real_service(base_env: Dict[str, str], log_dir: Path
         held.stop()
     # 100 MB held on top of the same service; other differences are a few MB either way
     assert 90e6 <= rss_held - rss_plain <= 110e6
+
+
+async def test_realised_delays_are_exposed_for_the_calibration(aiohttp_client: Any,
+                                                               make_config: Any) -> None:
+    """Each injected sleep's real length is summed on /metrics; internal paths add none."""
+    from perflab.scrape import parse
+    from service.metrics import INJECTED
+
+    client = await _client(aiohttp_client, make_config, inject_latency_ms=20.0)
+    for _ in range(3):
+        assert (await client.post(CHAT, json=BODY)).status == 200
+    await client.get("/healthz")
+    totals = parse(await (await client.get("/metrics")).text()).totals
+    assert totals[INJECTED + "_count"] == 3
+    assert totals[INJECTED + "_sum"] >= 3 * 0.020  # a sleep never ends early
