@@ -31,6 +31,7 @@ KINDS: Dict[str, tuple] = {
     "chat": ("fixed_rate", CHAT_ROUTE),
     "orders": ("orders", ORDERS_ROUTE),
     "peak": ("peak", CHAT_ROUTE),
+    "faq": ("cdn", FAQ_ROUTE),  # the deployment phase's CDN blocks (perflab/cdn.py)
 }
 
 
@@ -41,7 +42,7 @@ class Block:
     variant: str
     repeat: int
     block: int  # 1-based within (repeat, kind)
-    kind: str  # chat | orders | peak
+    kind: str  # chat | orders | peak | faq
     route: str
     rate: float
     duration_s: float
