@@ -85,6 +85,9 @@ class OpenLoopConfig:
     cpus: Tuple[int, ...] = ()  # CPU per worker (round robin); () = not pinned
     session_prefix: str = ""  # "" = "ol{seed}-"
     initial_connections: int = 0  # opened before the window, per process; 0 = from rate
+    # blocks mode: idle seconds before this block starts, so that the caller can read the
+    # service (its /metrics, its CPU) between blocks on its block_done event
+    pause: float = 0.0
 
     @property
     def method(self) -> str:
@@ -112,6 +115,8 @@ class OpenLoopConfig:
             raise ValueError(f"duration must be in (0, {MAX_DURATION_S:g}] seconds")
         if not 0 <= self.warmup <= MAX_DURATION_S:
             raise ValueError(f"warmup must be in [0, {MAX_DURATION_S:g}] seconds")
+        if not 0 <= self.pause <= MAX_DURATION_S:
+            raise ValueError(f"pause must be in [0, {MAX_DURATION_S:g}] seconds")
         if self.arrival not in ("constant", "poisson"):
             raise ValueError("arrival must be constant or poisson")
         if not self.path.startswith("/"):

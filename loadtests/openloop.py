@@ -15,6 +15,8 @@ Modes (one of):
 - single run: ``--url --rate --duration [--warmup --arrival --seed --route ...]``;
 - blocks: ``--blocks SPEC.json --out DIR`` runs the blocks of SPEC in order in one process
   (pools kept open per URL, drained between blocks), one result file DIR/<id>.json each;
+  a block's ``pause`` keeps the generator idle that long before it starts (the caller
+  reads the service between blocks on the ``block_done`` event);
 - ``--check-ready --url U``: exit 0 when U answers HTTP, else one line and exit 3;
 - ``--selfcheck --url TRIVIAL``: the generator's floor and ceiling (``measure_instrument``).
 
@@ -74,7 +76,7 @@ __all__ = [
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_NOT_READY, EXIT_STOPPED = 0, 1, 2, 3, 130
 BLOCK_KEYS = frozenset({"id", "url", "route", "rate", "duration", "warmup", "arrival", "seed",
                         "data_seed", "orders_count", "faq_articles", "zipf_s",
-                        "session_prefix",
+                        "session_prefix", "pause",
                         "max_requests", "timeout", "connections"})
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 DEADLINE_MARGIN_S = 10.0  # beyond the blocks' own time, drains and start-ups included
@@ -117,7 +119,8 @@ def load_blocks(spec: Mapping[str, Any], defaults: OpenLoopConfig
 
 
 def _deadline(blocks: Sequence[Tuple[Optional[str], OpenLoopConfig]]) -> float:
-    return sum(c.warmup + c.duration + c.timeout + 3.0 for _, c in blocks) + DEADLINE_MARGIN_S
+    return (sum(c.pause + c.warmup + c.duration + c.timeout + 3.0 for _, c in blocks)
+            + DEADLINE_MARGIN_S)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -244,6 +247,11 @@ async def _drive(blocks: List[Tuple[Optional[str], OpenLoopConfig]], out: _Outpu
         async with Runner(first.processes, first.cpus, out.progress, stop,
                           loop_choice) as runner:
             for bid, cfg in blocks:
+                if cfg.pause > 0 and not stop.is_set():
+                    try:  # idle: the caller reads the service now (a stop cuts it short)
+                        await asyncio.wait_for(stop.wait(), cfg.pause)
+                    except asyncio.TimeoutError:
+                        pass
                 if stop.is_set():
                     complete = False
                     break

@@ -30,7 +30,7 @@ from typing import Any, Dict, List, Optional, Tuple
 PREFIX = "perflab-"
 V1_MOUNT = Path("/sys/fs/cgroup/cpu")
 V2_ROOT = Path("/sys/fs/cgroup")
-DEFAULT_PERIOD_US = 10_000  # see perflab/scaling.py measure_periods: 10 ms keeps the tail
+DEFAULT_PERIOD_US = 10_000  # see perflab/periods.py measure_periods: 10 ms keeps the tail
 _NAME = re.compile(r"^perflab-(\d+)-[A-Za-z0-9_.-]+$")
 
 

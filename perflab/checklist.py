@@ -27,7 +27,6 @@ import asyncio
 import json
 import os
 import statistics
-import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -38,7 +37,7 @@ import aiohttp
 from loadtests.workload import Workload
 
 from .instances import Instance, start_instances
-from .procs import ProcessGroup
+from .procs import ProcessGroup, run_pinned
 from .variants import resolve
 
 SCHEMA_VERSION = 1
@@ -71,30 +70,6 @@ def _env_for(setting: str, service_env: Mapping[str, str], redis_url: str,
         toggles = resolve(setting).env
     return dict(keep, **toggles, REDIS_URL=redis_url,
                 REDIS_PREFIX="%s%s:" % (prefix, setting.strip("+").replace(":", "-")))
-
-
-def _pin_thread(cpus: Sequence[int]) -> None:
-    if cpus and hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, set(cpus))  # this thread only
-
-
-def _in_thread(cpus: Sequence[int], coro: Callable[..., Any], *args: Any) -> Any:
-    """Run ``coro(*args)`` on a fresh loop in a thread pinned to ``cpus``; its result."""
-    out: Dict[str, Any] = {}
-
-    def target() -> None:
-        _pin_thread(cpus)
-        try:
-            out["value"] = asyncio.run(coro(*args))
-        except BaseException as exc:  # handed back to the caller's thread
-            out["error"] = exc
-
-    t = threading.Thread(target=target, name="perflab-checklist", daemon=True)
-    t.start()
-    t.join()
-    if "error" in out:
-        raise out["error"]
-    return out["value"]
 
 
 def _bodies(n: int, seed: int, tag: str) -> List[bytes]:
@@ -264,26 +239,26 @@ def measure_checklist(service_env: Mapping[str, str], redis_url: str, out_dir: P
     by = dict(zip(SETTINGS, insts))
     blocks: List[Dict[str, Any]] = []
     try:
-        probe = _in_thread(generator_cpus, rate_limit_probe, by["rate_limit:low"].url)
+        probe = run_pinned(generator_cpus, rate_limit_probe, by["rate_limit:low"].url)
         for r in range(1, cfg.repeats + 1):
             show("checklist r%d" % r)
             bodies = _bodies(cfg.pairs_per_block, 100 + r, "r%d" % r)
             g = by["+gzip"].url
             block: Dict[str, Any] = {"repeat": r}
-            block["gzip"] = _in_thread(generator_cpus, paired_latency, g, g, bodies,
+            block["gzip"] = run_pinned(generator_cpus, paired_latency, g, g, bodies,
                                        cfg.pace_rps, {"Accept-Encoding": "gzip"},
                                        {"Accept-Encoding": "identity"})
-            block["rate_limit"] = _in_thread(generator_cpus, paired_latency,
+            block["rate_limit"] = run_pinned(generator_cpus, paired_latency,
                                              by["+rate_limit"].url, by["+batching"].url,
                                              bodies, cfg.pace_rps)
-            block["pooling"] = _in_thread(generator_cpus, paired_latency, by["+pooling"].url,
+            block["pooling"] = run_pinned(generator_cpus, paired_latency, by["+pooling"].url,
                                           by["+redis_cache"].url, bodies, cfg.pace_rps)
             many = _bodies(int(cfg.cpu_rate * cfg.cpu_seconds) + 5, 200 + r, "cpu%d" % r)
             block["quiet_logs"] = {
-                side: _in_thread(generator_cpus, cpu_per_request, by[name], cfg.cpu_rate,
+                side: run_pinned(generator_cpus, cpu_per_request, by[name], cfg.cpu_rate,
                                  cfg.cpu_seconds, many)
                 for side, name in (("a", "+quiet_logs"), ("b", "+batching"))}
-            block["batching"] = _in_thread(generator_cpus, batching_rate, by["+batching"].url,
+            block["batching"] = run_pinned(generator_cpus, batching_rate, by["+batching"].url,
                                            cfg.batch_size, cfg.batch_concurrency,
                                            cfg.batch_seconds, 300 + r)
             blocks.append(block)

@@ -34,6 +34,7 @@ KINDS: Dict[str, tuple] = {
     # not recorded as rows: a variant's warm-up, and the overload that finds its peak rate
     "warmup": ("warmup", CHAT_ROUTE),
     "pilot": ("pilot", CHAT_ROUTE),
+    "faq": ("cdn", FAQ_ROUTE),  # the deployment phase's CDN blocks (perflab/cdn.py)
 }
 
 
@@ -44,7 +45,7 @@ class Block:
     variant: str
     repeat: int
     block: int  # 1-based within (repeat, kind)
-    kind: str  # chat | orders | peak
+    kind: str  # chat | orders | peak | faq
     route: str
     rate: float
     duration_s: float

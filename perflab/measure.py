@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
+from loadtests.oloop_events import parse_event
+
 from .design import Block
 from .machine import ROOT
 from .procs import Child, ProcessGroup
@@ -47,6 +49,27 @@ def blocks_argv(spec: Path, out_dir: Path, flags: Sequence[str]) -> List[str]:
     """Many blocks in one generator process (pools kept open, drained between blocks)."""
     return [sys.executable, "-m", "loadtests.openloop", "--blocks", str(spec), "--out",
             str(out_dir), *flags]
+
+
+def run_block_spec(group: ProcessGroup, name: str, blocks: Sequence[Dict[str, Any]],
+                   spec: Path, out_dir: Path, flags: Sequence[str], env: Dict[str, str],
+                   cpus: Sequence[int], on_block: Callable[[str, Path], Any]) -> int:
+    """Blocks (``openloop`` block objects, each with an ``id``) in one generator process;
+    ``on_block(id, result file)`` as each ends (its ``block_done`` event); the exit code."""
+    spec.parent.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spec.write_text(json.dumps({"blocks": list(blocks)}, indent=1))
+
+    def on_line(line: str) -> None:
+        ev = parse_event(line)
+        if ev is not None and ev.get("event") == "block_done" and ev.get("id"):
+            on_block(str(ev["id"]), Path(ev["file"]) if ev.get("file")
+                     else out_dir / ("%s.json" % ev["id"]))
+
+    limit = sum(float(b.get("pause", 0)) + float(b.get("warmup", 0)) + float(b["duration"])
+                + 3.0 for b in blocks) + 30.0
+    return run_generator(group, name, blocks_argv(spec, out_dir, flags), env, cpus, limit,
+                         on_line)
 
 
 def run_generator(group: ProcessGroup, name: str, argv: Sequence[str], env: Dict[str, str],

@@ -11,13 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
+from .deployment import deployment_config
 from .design import estimate_blocks_s, schedule_repeat
 from .plan import Plan
 from .variants import resolve
 
 REPORT_S = 8.0
 PACING_S = 6.0  # a throwaway baseline: start, two pilots and their backlog
-DEPLOYMENT_S = 90.0  # scaling N = 1, 2, 3 x 2 repeats and the CDN on/off (measured: ~83 s)
 CHECKLIST_S = 45.0
 
 
@@ -71,7 +71,8 @@ def plan_phases(plan: Plan, names: Sequence[str]) -> List[Phase]:
     for r in range(1, plan.repeats + 1):
         out.append(Phase("repeat %d" % r, _repeat_estimate(plan, names, r)))
     if plan.deployment:
-        out.append(Phase("deployment", DEPLOYMENT_S))
+        articles = int(plan.data_env.get("FAQ_ARTICLES", "3000"))
+        out.append(Phase("deployment", deployment_config(plan.name).estimate_s(articles)))
     if plan.checklist:
         out.append(Phase("checklist", CHECKLIST_S))
     locust = [n for n in names if plan.wants_locust(n)]

@@ -300,3 +300,27 @@ def target_problem(url: str, timeout: float = 5.0) -> Optional[str]:
         if time.monotonic() >= deadline:
             return "%s (tried for %.0f s)" % (last, timeout)
         time.sleep(0.25)
+
+
+def run_pinned(cpus: Sequence[int], coro: Callable[..., Any], *args: Any) -> Any:
+    """Run ``coro(*args)`` on a fresh event loop in a thread pinned to ``cpus`` (a client
+    on the generator's CPU); its result, or its exception raised here."""
+    import asyncio
+    import threading
+
+    out: Dict[str, Any] = {}
+
+    def target() -> None:
+        if cpus and hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, set(cpus))  # this thread only
+        try:
+            out["value"] = asyncio.run(coro(*args))
+        except BaseException as exc:  # handed back to the caller's thread
+            out["error"] = exc
+
+    t = threading.Thread(target=target, name="perflab-pinned", daemon=True)
+    t.start()
+    t.join()
+    if "error" in out:
+        raise out["error"]
+    return out["value"]

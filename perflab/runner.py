@@ -217,14 +217,15 @@ def _deployment_env(ctx: Context, name: str) -> Optional[dict]:
 
 def _deployment(ctx: Context) -> None:
     """Scaling (N = 1..3 behind nginx, equal CPU budgets), load balancing, the CDN."""
-    from .deployment import DeploymentConfig, run_deployment_phase
+    from .deployment import deployment_config, run_deployment_phase
 
     env = _deployment_env(ctx, "deployment")
     if env is None or ctx.caps.redis_url is None:
         return
-    result = run_deployment_phase(DeploymentConfig(), env, ctx.caps.redis_url, ctx.run_dir,
-                                  ctx.stack.group, "+redis_cache", show=ctx.display.message,
-                                  sink=ctx.add_sample)
+    result = run_deployment_phase(deployment_config(ctx.plan.name), env, ctx.caps.redis_url,
+                                  ctx.run_dir, ctx.stack.group, "+redis_cache",
+                                  show=ctx.display.message, sink=ctx.add_sample,
+                                  ceiling=ctx.instrument_ceiling)
     # how the scaling figures were made: never compared with figures made another way
     ctx.meta.machine["scaling_budget"] = dict(result.scaling.budget)
     ctx.meta.mechanism = dict(ctx.meta.mechanism, scaling=dict(result.scaling.budget))

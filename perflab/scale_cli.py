@@ -1,4 +1,4 @@
-"""``python -m perflab.scale_cli {scaling,cdn,periods,checklist}``: the deployment phases on
+"""``python -m perflab.scale_cli {deployment,scaling,periods,checklist}``: the deployment phases on
 their own, outside ``perflab run``: data, Redis and the carrier are prepared as a run
 prepares them, the phase writes its JSON into ``--out``, and a summary is printed.
 
@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+from .deployment import PRESETS, DeploymentConfig
 from .machine import ROOT, ensure_redis
 from .procs import ProcessGroup, free_port, wait_http
 from .variants import resolve
@@ -49,7 +50,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--variant", default="+redis_cache")
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    p.add_argument("--repeats", type=int, default=None)
+    p.add_argument("--preset", choices=sorted(PRESETS), default="quick",
+                   help="deployment and scaling: the phase's preset")
+    p.add_argument("--blocks", type=int, default=None, help="overload blocks per set and N")
+    p.add_argument("--sets", type=int, default=None, help="process sets (fresh instances)")
+    p.add_argument("--repeats", type=int, default=None, help="periods and checklist")
     p.add_argument("--cpus", type=float, default=None, help="CPU budget per instance")
     p.add_argument("--period-us", type=int, default=None)
     p.add_argument("--mechanism", choices=("auto", "cgroup", "cores"), default="auto")
@@ -78,11 +83,27 @@ def main(argv: Optional[List[str]] = None) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def configured(a: argparse.Namespace) -> DeploymentConfig:
+    """The preset with the command line's changes."""
+    dep = PRESETS[a.preset]
+    cfg = dep.scaling
+    changes: Dict[str, Any] = {"mechanism": a.mechanism}
+    for key, value in (("blocks", a.blocks), ("process_sets", a.sets),
+                       ("cpus_per_instance", a.cpus), ("period_us", a.period_us)):
+        if value:
+            changes[key] = value
+    if a.instances:
+        changes["instances"] = tuple(int(x) for x in a.instances.split(","))
+    return replace(dep, scaling=replace(cfg, **changes))
+
+
 def _run(a: argparse.Namespace, group: ProcessGroup) -> int:
+    import time
+
     from engine.config import EngineConfig
     from engine.datagen import ensure_data_for
 
-    from .scaling import QUICK, budget_plan
+    from .scaling import budget_plan
 
     show = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     ensure_data_for(EngineConfig.from_env(dict(os.environ)))
@@ -90,19 +111,12 @@ def _run(a: argparse.Namespace, group: ProcessGroup) -> int:
     if supply.url is None:
         print("error: %s" % supply.reason, file=sys.stderr)
         return 3
-    cfg = QUICK
-    if a.repeats:
-        cfg = replace(cfg, repeats=a.repeats)
-    if a.cpus:
-        cfg = replace(cfg, cpus_per_instance=a.cpus)
-    if a.period_us:
-        cfg = replace(cfg, period_us=a.period_us)
-    if a.instances:
-        cfg = replace(cfg, instances=tuple(int(x) for x in a.instances.split(",")))
-    cfg = replace(cfg, mechanism=a.mechanism)
+    dep = configured(a)
+    cfg = dep.scaling
     plan = budget_plan(cfg)
     carrier = start_carrier(group, plan.generator_cpus)
     env = service_env(a.variant, carrier, {})
+    t0 = time.monotonic()
     if a.phase == "scaling":
         from reports.scaling import format_scaling
 
@@ -118,23 +132,24 @@ def _run(a: argparse.Namespace, group: ProcessGroup) -> int:
                                          repeats=a.repeats or 2), indent=1))
     elif a.phase == "deployment":
         from reports.cdn import format_cdn
+        from reports.planning_inputs import format_scaling_plan
         from reports.scaling import format_scaling
 
-        from .cdn import CdnConfig
-        from .deployment import DeploymentConfig, run_deployment_phase
+        from .deployment import run_deployment_phase
 
-        dep = run_deployment_phase(DeploymentConfig(cfg, replace(
-            CdnConfig(), repeats=a.repeats or CdnConfig().repeats)), env, supply.url, a.out,
-            group, a.variant, show)
-        print("\n".join([*format_scaling(dep.scaling), "", *format_cdn(dep.cdn)]))
+        show("deployment (%s preset): planned %.0f s" % (a.preset, dep.estimate_s()))
+        res = run_deployment_phase(dep, env, supply.url, a.out, group, a.variant, show)
+        print("\n".join([*format_scaling(res.scaling), "", *format_scaling_plan(res.scaling),
+                         "", *format_cdn(res.cdn)]))
     else:
         from reports.checklist import format_checklist
 
         from .checklist import measure_checklist
 
-        res = measure_checklist(env, supply.url, a.out, group, plan.service_cpus,
-                                plan.generator_cpus, show, repeats=a.repeats or 2)
-        print("\n".join(format_checklist(res)))
+        res_c = measure_checklist(env, supply.url, a.out, group, plan.service_cpus,
+                                  plan.generator_cpus, show, repeats=a.repeats or 2)
+        print("\n".join(format_checklist(res_c)))
+    show("%s phase: %.1f s wall" % (a.phase, time.monotonic() - t0))
     return 0
 
 

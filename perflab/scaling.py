@@ -1,44 +1,64 @@
 """Horizontal scaling on a small machine: N instances behind real nginx, same CPU budget each.
 
 ``measure_scaling`` starts max(N) ``python -m service`` instances sharing one Redis
-key space, gives each the same CPU budget (``budget_plan``: a cgroup CPU quota on
-the service's core, as ``docker run --cpus`` does, or a core of its own where the
-machine has enough), and for N = 1, 2, 3 puts a fresh nginx in front of the first N
-(deploy/nginx.conf.template: upstream with keepalive) and searches the capacity
-through it: step up by ``factor`` until a probe misses P95 < 200 ms or errors < 2%,
-then bisect. N is shuffled within each repeat (seeded); between searches the shared
-key space is emptied, so each search starts with a cold cache.
+key space (a *process set*), gives each the same CPU budget (``budget_plan``: a cgroup
+CPU quota on the service's core, as ``docker run --cpus`` does, or a core of its own
+where the machine has enough) and puts one nginx per N in front of the first N
+(deploy/nginx.conf.template: upstream with keepalive), all started once, on the
+generator's CPU. Throughput is judged on *peak* throughput, as the main lab judges its
+throughput claims (``perflab.measure.peak_row``):
 
-During every probe each instance's own /metrics is scraped before and after, for
-its share of the requests and its server-side latency, and its CPU time is read,
-for its CPU against its budget: the load-balancing figures.
+1. a warm-up of every instance (through the N = max nginx), then a pilot: N = 1 offered
+   far more than it can serve (``pilot_rate`` for ``pilot_s``); its served rate s1;
+2. ``blocks`` interleaved blocks (``perflab.design.schedule_repeat``): in block b every
+   N, in a seeded shuffled order, is offered ``overload`` x N x s1 (open loop, above
+   capacity) with one seed shared by every N of the block (common random numbers); the
+   block's figure is its served rate (successful responses per second, backlog
+   included). A block whose served rate is near what was offered did not overload the
+   service (its figure is a lower bound) and one the generator limited (its own
+   saturation, or an offered rate above the instrument's ceiling) is marked; neither is
+   judged;
+3. per N, one block at the *planning load*, ``PLANNING_LOAD`` x peak(N) (the guide's
+   CPU < 60%), for its P95: the capacity plan's per-instance rate is checked there.
 
-Nginx, the generator and the carrier run on the generator's core. The result is a
-``ScalingResult`` (JSON, schema version) whose ``budget`` says how the budget was
-given, so a result is never compared with one made another way.
+Blocks run in one generator process per step (``--blocks``: a generator start costs
+~1 s here, a block ~1 s), each preceded by a ``pause``: on every ``block_done`` the
+shared key space is emptied (every block starts from the same cold cache) and each
+instance's /metrics, cgroup cpu.stat are read, so a block's window is its own (the
+read must come before the next block starts: checked, ``window_ok``). From the
+windows: each instance's share of the requests (load balancing) and server-side
+latency; from the samplers, its CPU against its budget. nginx's access log
+($upstream_addr, per N over the whole step) is kept as a cross-check.
+
+The result is a ``ScalingResult`` (JSON, schema version) whose ``budget`` says how the
+budget was given, so a result is never compared with one made another way.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .cgroup import DEFAULT_PERIOD_US, CpuBudget, cpu_budget_support, remove_stale
+from .design import CHAT_ROUTE, Block, KindSpec, block_seed, schedule_repeat
 from .instances import Instance, drain, flush_prefix, pin, start_instances
-from .loadgen import GENERATOR_CPU_LIMIT, Load, run_load, summary
-from .nginx import find_nginx, start_nginx
+from .measure import block_row, generator_flags, peak_row, row_from_result, run_block_spec
+from .nginx import Nginx, find_nginx, read_access_log, start_nginx
 from .procs import ProcessGroup
 from .results import Sample
 from .sampler import Sampler
-from .scrape import scrape, window
+from .scrape import Scrape, scrape, window
 
-SCHEMA_VERSION = 1
-CHAT = "POST /api/chat"
+SCHEMA_VERSION = 2
+PLANNING_LOAD = 0.60  # the guide's "CPU < 60% sustained", as a share of peak throughput
+HELD_OVERLOAD = 0.97  # served / sent above this: the block did not overload the service
+GENERATOR_START_S = 1.0  # measured here: interpreter, imports, the workload's messages
+INSTANCES_START_S = 6.5  # measured here: 3 instances on 2 CPUs, their budgets, 3 nginx
+BLOCK_OVERHEAD_S = 0.2  # per block in blocks mode: preparation, drain, the reads
 
 
 @dataclass(frozen=True)
@@ -46,29 +66,48 @@ class ScalingConfig:
     """What the scaling phase measures and how long it may take."""
 
     instances: Tuple[int, ...] = (1, 2, 3)
-    repeats: int = 2
+    process_sets: int = 1  # fresh instances per set: the variance between processes
+    blocks: int = 4  # overload blocks per set and N
+    block_s: float = 1.0  # ~30 responses per instance here: fewer make the figure noisy
+    warmup_s: float = 0.0  # per overload block (an overload needs none: peak_row)
+    pause_s: float = 0.2  # before each block: room to read the instances
+    overload: float = 1.3  # x N x s1
+    warm_rate: float = 60.0  # per instance, the warm-up of a fresh set
+    warm_s: float = 0.5
+    # N = 1, well above what one budgeted instance serves (~27/s at 0.3 CPU here); a pilot
+    # the instance keeps up with is tried once more at 4x
+    pilot_rate: float = 60.0
+    pilot_s: float = 1.0
+    planning_s: float = 1.0  # the block at PLANNING_LOAD x peak(N)
+    planning_warmup_s: float = 0.2
     cpus_per_instance: Optional[float] = None  # None: 0.9 of the service core / max(N)
     period_us: int = DEFAULT_PERIOD_US
     mechanism: str = "auto"  # auto (cores when enough, else cgroup) | cgroup | cores
-    start_rate: float = 60.0  # per instance: N instances start at N x this
-    factor: float = 2.0
-    max_rate: float = 4000.0
-    bisect_steps: int = 1
-    probe_s: float = 1.0
-    warmup_s: float = 0.3
-    budget_s: float = 8.0  # per search
-    p95_ms: float = 200.0
-    max_error_rate: float = 0.02
     seed: int = 1
     arrival: str = "poisson"
 
     def to_dict(self) -> Dict[str, Any]:
         d = asdict(self)
         d["instances"] = list(self.instances)
+        d["planning_load"] = PLANNING_LOAD
         return d
+
+    def estimate_s(self) -> float:
+        """Planned wall time: per set, the start-up, the three generator steps (warm-up
+        and pilot, overload blocks, planning blocks) and their blocks."""
+        ns = len(self.instances)
+        drain = 0.3 + self.pilot_rate * self.pilot_s / 400.0  # the pilot's backlog
+        one_set = (INSTANCES_START_S + 0.2 * ns + 3 * GENERATOR_START_S
+                   + self.warm_s + self.pilot_s + drain + 2 * self.pause_s
+                   + self.blocks * ns * (self.pause_s + self.warmup_s + self.block_s
+                                         + BLOCK_OVERHEAD_S + 0.2)
+                   + ns * (self.pause_s + self.planning_warmup_s + self.planning_s
+                           + BLOCK_OVERHEAD_S))
+        return self.process_sets * one_set
 
 
 QUICK = ScalingConfig()
+FULL = ScalingConfig(process_sets=2, blocks=6)
 
 
 # ------------------------------------------------------------------ the CPU budget
@@ -123,111 +162,66 @@ def budget_plan(config: ScalingConfig, cpus: Optional[Sequence[int]] = None) -> 
     return BudgetPlan("cgroup-v%d" % mech.version, share, config.period_us, service, generator)
 
 
-# ------------------------------------------------------------------ capacity search
-@dataclass(frozen=True)
-class Search:
-    """A capacity search's outcome: the highest passing rate and how far it is bracketed."""
-
-    capacity_rps: Optional[float]
-    bound: str  # bracketed | lower (no failure found) | none (no probe passed)
-    fail_rps: Optional[float]
-    generator_limited: bool
-    budget_hit: bool
-    probes: Tuple[Dict[str, Any], ...]
+# ------------------------------------------------------------------ the block design (pure)
+def label(n: int) -> str:
+    """The design's variant name for N instances (block ids and files carry it)."""
+    return "scaling-n%d" % n
 
 
-def search_capacity(probe: Callable[[float], Dict[str, Any]], start: float, factor: float,
-                    max_rate: float, bisect_steps: int, budget_s: float,
-                    clock: Callable[[], float] = time.monotonic) -> Search:
-    """Step up from ``start`` by ``factor`` until a probe fails, then bisect (geometric).
+def instances_of(b: Block) -> int:
+    """N of a block made by ``peak_schedule`` or ``planning_schedule``."""
+    return int(b.variant.rsplit("-n", 1)[1])
 
-    ``probe(rate)`` returns a dict with ``pass`` and ``generator_limited``. A failure the
-    generator caused stops the search: the capacity is then a lower bound.
-    """
-    deadline = clock() + budget_s
-    probes: List[Dict[str, Any]] = []
-    best: Optional[float] = None
-    fail: Optional[float] = None
-    limited = budget_hit = False
-    rate = start
 
-    def run(r: float) -> bool:
-        nonlocal limited
-        p = dict(probe(r), rate=r)
-        probes.append(p)
-        if not p["pass"] and p.get("generator_limited"):
-            limited = True
-        return bool(p["pass"])
+def peak_schedule(config: ScalingConfig, process_set: int, s1: float) -> List[Block]:
+    """The overload blocks of one process set: per block index every N in a seeded shuffled
+    order, offered ``overload`` x N x s1, one seed for every N of a block (CRN)."""
+    names = [label(n) for n in config.instances]
+    spec = KindSpec("peak", names, config.blocks, config.block_s, config.warmup_s)
+    rates = {label(n): round(config.overload * n * s1, 1) for n in config.instances}
+    return schedule_repeat([spec], process_set, config.seed, rates)
 
-    while rate <= max_rate:
-        if clock() > deadline:
-            budget_hit = True
-            break
-        if not run(rate):
-            fail = rate
-            break
-        best = rate
-        rate = round(rate * factor, 1)
-    down = 0
-    while best is None and fail is not None and not limited and down < 2:
-        # the first probe failed: step down (a neighbour's burst, or a low capacity)
-        if clock() > deadline:
-            budget_hit = True
-            break
-        down += 1
-        rate = round(fail / factor, 1)
-        if run(rate):
-            best = rate
-        else:
-            fail = rate
-    if best is not None and fail is not None and not limited:
-        lo, hi = best, fail
-        for _ in range(bisect_steps):
-            if clock() > deadline:
-                budget_hit = True
-                break
-            mid = round((lo * hi) ** 0.5, 1)
-            if run(mid):
-                lo = best = mid
-            else:
-                hi = fail = mid
-                if limited:
-                    break
-    if best is None:
-        bound = "none"
-    elif fail is not None and not limited:
-        bound = "bracketed"
-    else:
-        bound = "lower"
-    return Search(best, bound, fail, limited, budget_hit, tuple(probes))
+
+def planning_schedule(config: ScalingConfig, process_set: int,
+                      peaks: Mapping[int, float]) -> List[Block]:
+    """One block per N with a peak at ``PLANNING_LOAD`` x peak(N), one shared seed, in a
+    seeded shuffled order."""
+    import random
+
+    seed = block_seed(config.seed, process_set, "planning", 1, 0)
+    ns = [n for n in config.instances if peaks.get(n)]
+    random.Random(seed).shuffle(ns)
+    return [Block(label(n), process_set, 1, "chat", CHAT_ROUTE,
+                  round(PLANNING_LOAD * peaks[n], 1), config.planning_s,
+                  config.planning_warmup_s, seed) for n in ns]
+
+
+def set_peaks(blocks: Sequence[Mapping[str, Any]], process_set: int) -> Dict[int, float]:
+    """N -> mean served rate of the set's judged overload blocks."""
+    by: Dict[int, List[float]] = {}
+    for b in blocks:
+        if b["set"] == process_set and b["kind"] == "peak" and judged(b):
+            by.setdefault(int(b["instances"]), []).append(float(b["served_rps"]))
+    return {n: sum(v) / len(v) for n, v in by.items()}
+
+
+def judged(b: Mapping[str, Any]) -> bool:
+    """A block whose figure may be judged: measured, not generator-limited, and (overload
+    blocks) above the service's capacity."""
+    if b.get("status") != "ok" or b.get("generator_limited"):
+        return False
+    return b["kind"] != "peak" or bool(b.get("overloaded"))
 
 
 # ------------------------------------------------------------------ results
-@dataclass(frozen=True)
-class SearchRecord:
-    instances: int
-    repeat: int
-    capacity_rps: Optional[float]
-    bound: str
-    fail_rps: Optional[float]
-    generator_limited: bool
-    probes: Tuple[Dict[str, Any], ...]
-    notes: Tuple[str, ...] = ()
-
-    def at_capacity(self) -> Optional[Dict[str, Any]]:
-        """The probe at the capacity rate (the load-balancing figures come from it)."""
-        for p in self.probes:
-            if p.get("pass") and p.get("rate") == self.capacity_rps:
-                return p
-        return None
-
-
 @dataclass(frozen=True)
 class ScalingResult:
     config: Dict[str, Any]
     budget: Dict[str, Any]
     variant: str
-    searches: Tuple[SearchRecord, ...] = ()
+    pilots: Tuple[Dict[str, Any], ...] = ()  # per set: the pilot's served rate s1
+    blocks: Tuple[Dict[str, Any], ...] = ()  # overload and planning blocks, in run order
+    access_log: Tuple[Dict[str, Any], ...] = ()  # per set and N: nginx's $upstream_addr
     skipped: str = ""  # why nothing was measured
     interrupted: bool = False
     schema_version: int = SCHEMA_VERSION
@@ -240,11 +234,10 @@ class ScalingResult:
         if int(d.get("schema_version", 0)) != SCHEMA_VERSION:
             raise ValueError("scaling.json schema_version %r, expected %d"
                              % (d.get("schema_version"), SCHEMA_VERSION))
-        searches = tuple(SearchRecord(**dict(s, probes=tuple(s["probes"]),
-                                             notes=tuple(s.get("notes", ()))))
-                         for s in d.get("searches", ()))
-        return cls(dict(d["config"]), dict(d["budget"]), str(d["variant"]), searches,
-                   str(d.get("skipped", "")), bool(d.get("interrupted", False)))
+        return cls(dict(d["config"]), dict(d["budget"]), str(d["variant"]),
+                   tuple(d.get("pilots", ())), tuple(d.get("blocks", ())),
+                   tuple(d.get("access_log", ())), str(d.get("skipped", "")),
+                   bool(d.get("interrupted", False)))
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp")
@@ -263,22 +256,34 @@ def scaling_env(service_env: Mapping[str, str], redis_url: str) -> Dict[str, str
     return dict(service_env, REDIS_URL=redis_url, REDIS_PREFIX=prefix)
 
 
+@dataclass
+class _Set:
+    """One process set while it is measured: its instances, budgets, samplers, nginx."""
+
+    index: int
+    instances: List[Instance]
+    budgets: List[CpuBudget] = field(default_factory=list)
+    samplers: List[Sampler] = field(default_factory=list)
+    lbs: Dict[int, Nginx] = field(default_factory=dict)
+
+
 def measure_scaling(config: ScalingConfig, service_env: Mapping[str, str], redis_url: str,
                     out_dir: Path, group: ProcessGroup, variant: str = "+redis_cache",
                     show: Callable[[str], None] = lambda s: None,
                     cpus: Optional[Sequence[int]] = None,
-                    instances: Optional[Sequence[Instance]] = None,
-                    sink: Callable[[Sample], None] = lambda s: None) -> ScalingResult:
-    """Run the scaling searches; writes ``out_dir/scaling.json`` as it goes.
+                    sink: Callable[[Sample], None] = lambda s: None,
+                    ceiling: Optional[float] = None,
+                    after_last: Optional[Callable[[Sequence[Instance]], None]] = None
+                    ) -> ScalingResult:
+    """Every process set's blocks; writes ``out_dir/scaling.json`` after each step.
 
     ``service_env`` is the variant's full environment (toggles, CARRIER_URL, data
-    settings; ``scaling_env`` adds the shared Redis). ``instances``: already running
-    ones (at least max(N), started with ``scaling_env``'s environment, left running);
-    otherwise they are started and stopped here. ``sink`` receives each instance's
-    resource samples (variant "<variant>#<instance>"). Every process and cgroup made
-    here is gone when this returns or raises (KeyboardInterrupt included): processes
-    by ``group``, cgroups by their budgets (instances passed in leave their budget).
-    """
+    settings; ``scaling_env`` adds the shared Redis). ``ceiling``: the generator's
+    measured ceiling (the run's instrument), above which a block is generator-limited.
+    ``after_last(instances)`` runs on the last set's instances once their budgets are
+    gone, before they stop (the CDN). ``sink`` receives each instance's resource
+    samples (variant "<variant>#<instance>"). Every process and cgroup made here is gone
+    when this returns or raises (KeyboardInterrupt included)."""
     plan = budget_plan(config, cpus)
     result = ScalingResult(config.to_dict(), plan.to_dict(), variant)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -289,160 +294,243 @@ def measure_scaling(config: ScalingConfig, service_env: Mapping[str, str], redis
         result.save(path)
         return result
     remove_stale()
-    env = dict(service_env) if instances else scaling_env(service_env, redis_url)
-    prefix = env["REDIS_PREFIX"]
-    n_max = max(config.instances)
-    budgets: List[CpuBudget] = []
-    records: List[SearchRecord] = []
-    started: List[Any] = []  # children started here, stopped here
-    samplers: List[Sampler] = []
+    env = scaling_env(service_env, redis_url)
+    flags = generator_flags(env.get("DATA_SEED", "42"), env.get("ORDERS_COUNT"))
+    state = {"result": result}
+
+    def record(**changes: Any) -> None:
+        state["result"] = replace(state["result"], **changes)
+        state["result"].save(path)
+
     try:
-        if instances is None:
-            show("scaling: starting %d instances" % n_max)
-            instances = start_instances(group, [env] * n_max, "scale", cpus=plan.service_cpus)
-            started.extend(i.child for i in instances)
-        instances = list(instances)[:n_max]
-        for inst in instances:
-            samplers.append(Sampler(inst.child.pid, "scaling", "%s#%s" % (variant, inst.name),
-                                    0, time.time(), sink, interval=0.1).start())
-        for k, inst in enumerate(instances):
-            if plan.mechanism == "cores":
-                pin(inst.child.pid, plan.instance_cpus[k])
-            else:
-                b = CpuBudget("scale-%d" % (k + 1), plan.cpus_per_instance,
-                              plan.period_us or DEFAULT_PERIOD_US)
-                budgets.append(b)
-                b.create()
-                b.attach(inst.child.pid)
-        rng = random.Random(config.seed)
-        hint: Optional[float] = None  # per-instance capacity seen so far
-        for repeat in range(1, config.repeats + 1):
-            order = list(config.instances)
-            rng.shuffle(order)
-            for n in order:
-                flush_prefix(redis_url, prefix)
-                show("scaling r%d: N=%d capacity search" % (repeat, n))
-                rec = _search(config, plan, group, instances[:n], budgets[:n],
-                              samplers[:n], repeat, out_dir, env, hint)
-                records.append(rec)
-                if rec.capacity_rps and rec.bound == "bracketed":
-                    per = rec.capacity_rps / n  # the best per-instance figure: a search
-                    hint = per if hint is None else max(hint, per)  # steps down if high
-                result = replace(result, searches=tuple(records))
-                result.save(path)
+        for k in range(1, config.process_sets + 1):
+            _one_set(config, plan, env, flags, group, out_dir, variant, k, show, sink,
+                     ceiling, record, state, after_last if k == config.process_sets
+                     else None)
     except KeyboardInterrupt:
-        result = replace(result, searches=tuple(records), interrupted=True)
+        record(interrupted=True)
         raise
     finally:
-        for sampler in samplers:
-            sampler.stop()
-        for child in started:
-            group.stop(child)
-        for b in budgets:
-            b.remove()
         try:
-            flush_prefix(redis_url, prefix)
+            flush_prefix(redis_url, env["REDIS_PREFIX"])
         except Exception:  # Redis gone: nothing to clean
             pass
-        result.save(path)
-    return result
+        state["result"].save(path)
+    return state["result"]
 
 
-def _search(config: ScalingConfig, plan: BudgetPlan, group: ProcessGroup,
-            instances: Sequence[Instance], budgets: Sequence[CpuBudget],
-            samplers: Sequence[Sampler], repeat: int, out_dir: Path,
-            env: Mapping[str, str], hint: Optional[float] = None) -> SearchRecord:
-    """One capacity search through a fresh nginx over ``instances``. With a ``hint``
-    (capacity per instance from earlier searches) it starts just below N x hint and
-    steps by sqrt(factor), so that it brackets the capacity in fewer, finer probes."""
-    n = len(instances)
-    lb = start_nginx(group, out_dir / "nginx" / ("n%d-r%d" % (n, repeat)),
-                     [i.port for i in instances], cpus=plan.generator_cpus,
-                     name="nginx-n%d-r%d" % (n, repeat))
+def _one_set(config: ScalingConfig, plan: BudgetPlan, env: Dict[str, str],
+             flags: Sequence[str], group: ProcessGroup, out_dir: Path, variant: str,
+             k: int, show: Callable[[str], None], sink: Callable[[Sample], None],
+             ceiling: Optional[float], record: Callable[..., None], state: Dict[str, Any],
+             after_last: Optional[Callable[[Sequence[Instance]], None]]) -> None:
+    n_max = max(config.instances)
+    show("scaling set %d: starting %d instances" % (k, n_max))
+    # started on every CPU (start-up is the slow part), then moved onto the service's
+    instances = start_instances(group, [env] * n_max, "scale%d" % k)
+    s = _Set(k, instances)
     try:
-        def probe(rate: float) -> Dict[str, Any]:
-            first = _probe(config, plan, group, lb.url, instances, budgets, samplers, rate,
-                           repeat, out_dir, env)
-            if first["pass"] or not first.get("generator_saturated") or \
-                    first.get("generator_limited"):
-                return first
-            # failed while the generator fell behind its schedule with CPU to spare: the
-            # machine stalled it (a neighbour); probe again once, keeping both
-            again = _probe(config, plan, group, lb.url, instances, budgets, samplers, rate,
-                           repeat, out_dir, env)
-            return dict(again, retried_after=first)
-
-        if hint is None:
-            start, factor = config.start_rate * n, config.factor
-        else:
-            start, factor = round(0.7 * hint * n, 1), config.factor ** 0.5
-        s = search_capacity(probe, start, factor, config.max_rate, config.bisect_steps,
-                            config.budget_s)
+        for i, inst in enumerate(instances):
+            pin(inst.child.pid, plan.instance_cpus[i] if plan.mechanism == "cores"
+                else plan.service_cpus)
+            s.samplers.append(Sampler(inst.child.pid, "scaling", "%s#%s" % (variant, inst.name),
+                                      k, time.time(), sink, interval=0.1).start())
+            if plan.mechanism != "cores":
+                b = CpuBudget("scale%d-%d" % (k, i + 1), plan.cpus_per_instance,
+                              plan.period_us or DEFAULT_PERIOD_US)
+                s.budgets.append(b)
+                b.create()
+                b.attach(inst.child.pid)
+        for n in config.instances:
+            s.lbs[n] = start_nginx(group, out_dir / "nginx" / ("s%d-n%d" % (k, n)),
+                                   [i.port for i in instances[:n]], access_log=True,
+                                   cpus=plan.generator_cpus, name="nginx-s%d-n%d" % (k, n))
+        s1 = _pilot(config, plan, env, flags, group, out_dir, s, show, record, state)
+        if s1 is not None:
+            show("scaling set %d: %d overload blocks per N at %gx N x %.0f/s"
+                 % (k, config.blocks, config.overload, s1))
+            _blocks(config, plan, env, flags, group, out_dir, s,
+                    peak_schedule(config, k, s1), "peak", ceiling, record, state)
+            peaks = set_peaks(state["result"].blocks, k)
+            show("scaling set %d: planning load (%.0f%% of peak) per N"
+                 % (k, 100 * PLANNING_LOAD))
+            _blocks(config, plan, env, flags, group, out_dir, s,
+                    planning_schedule(config, k, peaks), "planning", ceiling, record, state)
+        for b in s.budgets:  # budgets off before anything else runs on these instances
+            b.remove()
+        s.budgets = []
+        if after_last is not None:
+            after_last(instances)
     finally:
-        group.stop(lb.child)
-    notes = []
-    if s.generator_limited:
-        notes.append("generator-limited: capacity is a lower bound")
-    if s.budget_hit:
-        notes.append("time budget reached")
-    rec = SearchRecord(n, repeat, s.capacity_rps, s.bound, s.fail_rps, s.generator_limited,
-                       s.probes, tuple(notes))
-    # the same shape as the runner's histograms/*-capacity-probes.json (plots read both)
-    (out_dir / "histograms").mkdir(exist_ok=True)
-    (out_dir / "histograms" / ("scaling-n%d-r%d-capacity-probes.json" % (n, repeat))
-     ).write_text(json.dumps({"probes": list(s.probes), "notes": notes,
-                              "first_failure_rate": s.fail_rps}, indent=1))
-    return rec
+        for sampler in s.samplers:
+            sampler.stop()
+        for lb in s.lbs.values():
+            group.stop(lb.child)  # nginx writes its buffered access log as it exits
+        logs = [dict(set=k, instances=n, **_upstreams(lb, instances[:n]))
+                for n, lb in s.lbs.items()]
+        for inst in instances:
+            group.stop(inst.child)
+        for b in s.budgets:
+            b.remove()
+        if logs:
+            record(access_log=state["result"].access_log + tuple(logs))
 
 
-def _probe(config: ScalingConfig, plan: BudgetPlan, group: ProcessGroup, url: str,
-           instances: Sequence[Instance], budgets: Sequence[CpuBudget],
-           samplers: Sequence[Sampler], rate: float, repeat: int, out_dir: Path,
-           env: Mapping[str, str]) -> Dict[str, Any]:
-    n = len(instances)
-    name = "scaling-n%d-r%d-%g" % (n, repeat, rate)
-    load = Load(url, rate, config.probe_s, config.warmup_s, CHAT,
-                seed=config.seed * 1000 + repeat, arrival=config.arrival,
-                data_seed=env.get("DATA_SEED", "42"))
-    before = [scrape(i.url) for i in instances]
-    stat0 = [b.stat() for b in budgets]
-    data = run_load(group, load, out_dir / "histograms" / (name + ".json"), env,
-                    plan.generator_cpus, "gen-" + name)
-    after = [scrape(i.url) for i in instances]
-    stat1 = [b.stat() for b in budgets]
-    s = summary(data)
+def _upstreams(lb: Nginx, instances: Sequence[Instance]) -> Dict[str, Any]:
+    """Requests per instance in nginx's access log of one N (the cross-check)."""
+    counts = read_access_log(lb.access_log, 0, "/api/chat").by_upstream
+    per = [int(counts.get("127.0.0.1:%d" % i.port, 0)) for i in instances]
+    total = sum(per)
+    return {"requests": per, "shares": [round(x / total, 4) if total else None for x in per]}
+
+
+def _pilot(config: ScalingConfig, plan: BudgetPlan, env: Dict[str, str],
+           flags: Sequence[str], group: ProcessGroup, out_dir: Path, s: _Set,
+           show: Callable[[str], None], record: Callable[..., None],
+           state: Dict[str, Any]) -> Optional[float]:
+    """Warm every instance, then N = 1 above its capacity: its served rate (None when it
+    served nothing; the reason is recorded). A pilot the instance kept up with (not an
+    overload: its served rate is a lower bound) is run once more at 4x the rate."""
+    k = s.index
+    n_max = max(config.instances)
+    url = s.lbs[min(config.instances)].url
+    show("scaling set %d: warm-up and pilot" % k)
+    warm: Dict[str, Any] = {
+        "id": "scaling-s%d-warm" % k, "url": s.lbs[n_max].url, "route": CHAT_ROUTE,
+        "rate": config.warm_rate * n_max, "duration": config.warm_s, "warmup": 0.0,
+        "arrival": config.arrival, "seed": config.seed + 1000 * k}
+    rec: Dict[str, Any] = {}
+    files: Dict[str, Path] = {}
+    for attempt, rate in enumerate((config.pilot_rate, 4 * config.pilot_rate), 1):
+        # its own seed, after the warm-up's keys are gone: the warm-up's messages, cached,
+        # would make the pilot's cheaper than the blocks' (measured: 1.5x the blocks' rate)
+        pilot: Dict[str, Any] = dict(warm, id="scaling-s%d-pilot%d" % (k, attempt), url=url,
+                                     rate=rate, duration=config.pilot_s,
+                                     seed=config.seed + 1000 * k + attempt,
+                                     pause=config.pause_s)
+
+        def done(bid: str, f: Path) -> None:
+            files[bid] = f
+            flush_prefix(env["REDIS_URL"], env["REDIS_PREFIX"])  # cold, as every block
+        run_block_spec(group, "gen-scaling-s%d-pilot%d" % (k, attempt),
+                       [warm, pilot] if attempt == 1 else [pilot],
+                       out_dir / "blocks" / ("scaling-s%d-pilot%d.json" % (k, attempt)),
+                       out_dir / "histograms", flags, env, plan.generator_cpus, done)
+        drain(url)
+        raw = files.get(pilot["id"])
+        data = json.loads(raw.read_text()) if raw is not None and raw.exists() else None
+        served = float(data.get("served_rate") or 0.0) if data else 0.0
+        sent = int(data["counts"]["sent"]) / config.pilot_s if data else 0.0
+        rec = {"set": k, "rate": rate, "served_rps": round(served, 2),
+               "sent_rps": round(sent, 2), "overloaded": 0 < served < HELD_OVERLOAD * sent,
+               "attempt": attempt,
+               "raw_file": str(raw.relative_to(out_dir)) if raw is not None and raw.exists()
+               else ""}
+        if served <= 0:
+            rec["error"] = "the pilot served nothing" if data else "the pilot wrote no result"
+        record(pilots=(*state["result"].pilots, rec))
+        if served <= 0 or rec["overloaded"]:
+            break
+    return float(rec["served_rps"]) or None
+
+
+def _blocks(config: ScalingConfig, plan: BudgetPlan, env: Dict[str, str],
+            flags: Sequence[str], group: ProcessGroup, out_dir: Path, s: _Set,
+            blocks: Sequence[Block], kind: str, ceiling: Optional[float],
+            record: Callable[..., None], state: Dict[str, Any]) -> None:
+    """``blocks`` in one generator process; each block's reads between it and the next."""
+    if not blocks:
+        return
+    k = s.index
+    by_id = {b.id: b for b in blocks}
+    prefix = env["REDIS_PREFIX"]
+    redis_url = env["REDIS_URL"]
+    flush_prefix(redis_url, prefix)
+    last: Dict[str, Any] = {"scrape": _read(s), "stat": [b.stat() for b in s.budgets]}
+    done: set = set()
+
+    def on_block(bid: str, raw: Path) -> None:
+        b = by_id.get(bid)
+        if b is None:
+            return
+        flush_prefix(redis_url, prefix)  # the next block starts from the same cold cache
+        now, stat = _read(s), [x.stat() for x in s.budgets]
+        data = json.loads(raw.read_text()) if raw.exists() else None
+        rec = block_record(b, kind, data, last["scrape"], now, last["stat"], stat, s, plan,
+                           ceiling)
+        rec["raw_file"] = str(raw.relative_to(out_dir)) if raw.exists() else ""
+        last["scrape"], last["stat"] = now, stat
+        done.add(bid)
+        record(blocks=(*state["result"].blocks, rec))
+
+    spec = [{"id": b.id, "url": s.lbs[instances_of(b)].url, "route": b.route,
+             "rate": b.rate, "duration": b.duration_s, "warmup": b.warmup_s,
+             "arrival": config.arrival, "seed": b.seed, "pause": config.pause_s}
+            for b in blocks]
+    code = run_block_spec(group, "gen-scaling-s%d-%s" % (k, kind), spec,
+                          out_dir / "blocks" / ("scaling-s%d-%s.json" % (k, kind)),
+                          out_dir / "histograms", flags, env, plan.generator_cpus, on_block)
+    missing = tuple({"set": k, "block": b.block, "kind": kind,
+                     "instances": instances_of(b), "rate": b.rate, "seed": b.seed,
+                     "status": "failed",
+                     "failure": "the generator ended (code %d) before this block" % code}
+                    for b in blocks if b.id not in done)
+    if missing:
+        record(blocks=state["result"].blocks + missing)
+
+
+def _read(s: _Set) -> List[Scrape]:
+    return [scrape(i.url) for i in s.instances]
+
+
+def block_record(b: Block, kind: str, data: Optional[Dict[str, Any]],
+                 before: Sequence[Scrape], after: Sequence[Scrape],
+                 stat0: Sequence[Dict[str, int]], stat1: Sequence[Dict[str, int]], s: _Set,
+                 plan: BudgetPlan, ceiling: Optional[float]) -> Dict[str, Any]:
+    """One block's figures: the generator's (client side, open loop) and each instance's
+    window (its /metrics, its CPU over the measured window, its throttling)."""
+    n = instances_of(b)
+    out: Dict[str, Any] = {"set": b.repeat, "block": b.block, "kind": kind, "instances": n,
+                           "rate": b.rate, "seed": b.seed}
+    if data is None:
+        return dict(out, status="failed", failure="no result for block %s" % b.id)
+    row = row_from_result(block_row("scaling", b, "cpython", n), data, None)
+    if kind == "peak":
+        row = peak_row(row, data, ceiling)
+    start = float(data["started_at"])
+    end = start + float(data["elapsed_s"])
+    schedule_start = start - b.warmup_s
+    windows = [window(x, y).get(CHAT_ROUTE) for x, y in zip(before, after)]
+    counts = [w.requests if w is not None else 0 for w in windows]
+    total = sum(counts[:n])
     per: List[Dict[str, Any]] = []
-    windows = [window(b, a).get(CHAT) for b, a in zip(before, after)]
-    total = sum(w.requests for w in windows if w is not None)
-    start = float(data.get("started_at", 0.0))
-    end = start + float(data.get("elapsed_s", 0.0))
-    for k, inst in enumerate(instances):
-        w = windows[k]
-        cpu_pct = samplers[k].window(start, end).cpu_mean_pct or 0.0  # measured window only
-        row: Dict[str, Any] = {
-            "instance": inst.name, "port": inst.port,
-            "requests": w.requests if w else 0,
-            "share": round(w.requests / total, 4) if w and total else None,
-            "cpu_pct": round(cpu_pct, 1),
-            "cpu_of_budget": round(cpu_pct / 100.0 / plan.cpus_per_instance, 3),
+    for i in range(n):
+        w = windows[i]
+        cpu = s.samplers[i].window(start, end).cpu_mean_pct
+        item: Dict[str, Any] = {
+            "instance": s.instances[i].name, "requests": counts[i],
+            "share": round(counts[i] / total, 4) if total else None,
+            "cpu_pct": cpu, "cpu_of_budget": round(cpu / 100.0 / plan.cpus_per_instance, 3)
+            if cpu is not None and plan.cpus_per_instance else None,
             "server_p50_ms": w.quantiles_ms.get("p50") if w else None,
             "server_p95_ms": w.quantiles_ms.get("p95") if w else None}
-        if k < len(stat1):
-            row["throttled_periods"] = (stat1[k].get("nr_throttled", 0)
-                                        - stat0[k].get("nr_throttled", 0))
-            row["periods"] = stat1[k].get("nr_periods", 0) - stat0[k].get("nr_periods", 0)
-        per.append(row)
-    if "error" in s:
-        out = {"pass": False, "generator_limited": False, "error": s["error"],
-               "instances": per}
-    else:
-        ok = (s["p95_ms"] is not None and s["p95_ms"] <= config.p95_ms
-              and s["error_rate"] <= config.max_error_rate)
-        out = dict(s, **{"pass": ok, "instances": per,
-                         "generator_limited": (not ok and s["generator_cpu_pct"]
-                                               >= GENERATOR_CPU_LIMIT),
-                         "service_cpu_pct": round(sum(p["cpu_pct"] for p in per), 1),
-                         "saturation": s["saturation"]})
-    drain(url)
-    return out
-
+        if i < len(stat1) and i < len(stat0):
+            item["throttled_periods"] = (stat1[i].get("nr_throttled", 0)
+                                         - stat0[i].get("nr_throttled", 0))
+            item["periods"] = stat1[i].get("nr_periods", 0) - stat0[i].get("nr_periods", 0)
+        per.append(item)
+    # the read before the block must precede its first send, and no instance outside the
+    # first N may have answered: otherwise the window is not the block's own
+    window_ok = bool(before) and max(x.at for x in before) < schedule_start \
+        and sum(counts[n:]) == 0
+    return dict(out, status=row.status, failure=row.failure,
+                served_rps=row.throughput_rps,
+                ok=row.ok, errors=row.errors, error_rate=row.error_rate,
+                p50_ms=row.p50_ms, p95_ms=row.p95_ms, p99_ms=row.p99_ms,
+                generator_cpu_pct=row.generator_cpu_pct,
+                generator_limited=row.generator_saturated,
+                saturation=row.saturation_reasons,
+                sent_rps=round(row.requests / b.duration_s, 2),
+                overloaded=(kind == "peak" and row.ok > 0 and row.throughput_rps
+                            < HELD_OVERLOAD * row.requests / b.duration_s),
+                window_ok=window_ok, per_instance=per)

@@ -12,8 +12,7 @@ from typing import Any, Dict, List, Optional
 from .cdn import cdn_effect, format_cdn
 from .checklist import format_checklist, statements
 from .data import RunData
-from .planning import capacity_plan, format_plan
-from .planning_inputs import efficiency_for_planning, run_capacities, scaling_capacity
+from .planning_inputs import format_scaling_plan
 from .scaling import balance_table, format_scaling, scaling_table
 
 
@@ -55,7 +54,7 @@ def claim_rows(run: RunData) -> List[Dict[str, Any]]:
                 "load_model": "open", "note": note}
 
     s = got.get("scaling")
-    if s is not None and s.searches:
+    if s is not None and s.blocks:
         table = [r for r in scaling_table(s) if r.instances > 1]
         top = table[-1] if table else None
         e = top.efficiency if top is not None else None
@@ -67,20 +66,21 @@ def claim_rows(run: RunData) -> List[Dict[str, Any]]:
         bal = balance_table(s)
         b = bal[-1] if bal else None
         sp = b.spread if b is not None else None
-        rows.append(row("load_balancing", "max_min_share", sp[0] if sp else None,
-                        sp[1] if sp else None, sp[2] if sp else None,
+        rows.append(row("load_balancing", "max_min_share", sp.mean if sp else None,
+                        sp.low if sp else None, sp.high if sp else None,
                         len(b.shares) if b else 0, b.verdict if b else "not judged",
                         b.note if b else "no per-instance counts"))
     else:
         why = (getattr(s, "skipped", "") or "the deployment phase did not run (full plan, "
-               "or deployment = true in a plan)") if s is None or not s.searches else ""
+               "or deployment = true in a plan)") if s is None or not s.blocks else ""
         for item in ("instances", "load_balancing"):
             rows.append(row(item, "", None, None, None, 0, "not judged", why))
     c = got.get("cdn")
     if c is not None and not getattr(c, "skipped", ""):
         v = cdn_effect(c)
         r = v.ratio
-        hit = " ; cache hit ratio %.0f%%" % (100 * v.hit_ratio[0]) if v.hit_ratio else ""
+        hit = ("; cache primed, hit ratio %.1f%% in the measured window" % (100 * v.hit_ratio)
+               if v.hit_ratio is not None else "")
         rows.append(row("cdn", v.metric, r.estimate if r else None, r.low if r else None,
                         r.high if r else None, r.n if r else 0, v.verdict, v.note + hit))
     else:
@@ -121,14 +121,8 @@ def format_markdown(run: RunData) -> List[str]:
     s = got.get("scaling")
     if s is not None:
         out += [*format_scaling(s), ""]
-        eff = efficiency_for_planning(s)
-        caps = run_capacities(run)
-        one = scaling_capacity(s)
-        if one is not None:
-            caps = [one, *caps]
-        if eff is not None and caps:
-            out += [*format_plan(capacity_plan(caps, eff[0]), eff[0],
-                                 {"efficiency": eff[1]}), ""]
+        if s.blocks:
+            out += [*format_scaling_plan(s, run), ""]
     if "cdn" in got:
         out += [*format_cdn(got["cdn"]), ""]
     if "checklist" in got:

@@ -7,61 +7,68 @@ from typing import Dict, List, Optional, Tuple
 
 from perflab.scaling import ScalingResult
 
-from .data import RunData, reference_rows, usable
-from .planning import Interval, VariantCapacity
-from .scaling import bracketed_ratio, capacities
-from .stats import mean_interval
+from .data import RunData
+from .metrics import metric_sample
+from .planning import Interval, VariantLoad, capacity_plan, format_plan
+from .scaling import block_ratio, peak_blocks, scaling_table
+from .stats import nested_mean
 
 
 def efficiency_for_planning(scaling: ScalingResult) -> Optional[Tuple[Interval, str]]:
     """The efficiency at the largest N measured (its interval), and where it comes from."""
-    ns = sorted({s.instances for s in scaling.searches if s.instances > 1}, reverse=True)
+    ns = sorted({int(b["instances"]) for b in scaling.blocks
+                 if b["kind"] == "peak" and int(b["instances"]) > 1}, reverse=True)
     for n in ns:
-        r = bracketed_ratio(scaling, n, float(n))
+        r = block_ratio(scaling, n, float(n))
         if r is not None:
             low = r.low if r.low is not None else r.estimate
             high = r.high if r.high is not None else r.estimate
-            return (r.estimate, low, high), "scaling efficiency at N=%d (%s)" % (n, r.method)
+            return (r.estimate, low, high), "peak(%d) / (%d x peak(1)), %s" % (n, n, r.method)
     return None
 
 
-def scaling_capacity(scaling: ScalingResult) -> Optional[VariantCapacity]:
-    """One instance of the scaling phase's variant, under its CPU budget."""
-    caps, _ = capacities(scaling, 1)
-    if not caps:
+def _interval(values: Dict[Tuple[int, int], float]) -> Optional[Interval]:
+    if not values:
         return None
-    cpu = [i["cpu_pct"] / 100.0 / p["achieved"] for s in scaling.searches if s.instances == 1
-           for p in s.probes if p.get("pass") and p.get("achieved")
-           for i in p.get("instances", [])[:1] if i.get("cpu_pct")]
+    m = nested_mean(values)
+    return (m.mean, m.low if m.low is not None else m.mean,
+            m.high if m.high is not None else m.mean)
+
+
+def scaling_load(scaling: ScalingResult) -> Optional[VariantLoad]:
+    """One instance of the scaling phase's variant under its CPU budget: peak(1) and the
+    highest P95 over N at the planning load."""
+    peak = _interval(peak_blocks(scaling, 1)[0])
+    if peak is None:
+        return None
+    p95 = [r.planning_p95_ms for r in scaling_table(scaling) if r.planning_p95_ms is not None]
     budget = float(scaling.budget.get("cpus_per_instance") or 1.0)
-    return VariantCapacity("%s (%.2g CPU)" % (scaling.variant, budget),
-                           mean_interval(list(caps.values())),
-                           sum(cpu) / len(cpu) if cpu else None, budget)
+    return VariantLoad("%s (%.2g CPU)" % (scaling.variant, budget), peak,
+                       max(p95) if p95 else None, budget)
 
 
-def run_capacities(run: RunData) -> List[VariantCapacity]:
-    """Each variant with a bracketed capacity in the run (one pinned core per instance);
-    CPU per request from its fixed-rate rows at the reference rate."""
-    out: List[VariantCapacity] = []
+def run_loads(run: RunData) -> List[VariantLoad]:
+    """Each variant of the run with peak blocks (one pinned core per instance); P95 at the
+    planning load is not measured for them."""
+    out: List[VariantLoad] = []
     for name in run.variant_names(include_aa=False):
-        rows = run.rows_of(name)
-        caps = [r.capacity_rps for r in rows if r.measurement == "capacity" and usable(r)
-                and r.capacity_bound == "bracketed" and r.capacity_rps]
-        if not caps:
-            continue
-        per_req = [r.service_cpu_pct / 100.0 / r.achieved_rate
-                   for r in reference_rows(rows, run.reference_rate)
-                   if usable(r) and r.service_cpu_pct and r.achieved_rate]
-        out.append(VariantCapacity(name, mean_interval([float(c) for c in caps if c]),
-                                   sum(per_req) / len(per_req) if per_req else None, 1.0))
+        peak = _interval(metric_sample(run, name, "peak_rps").blocks)
+        if peak is not None:
+            out.append(VariantLoad(name, peak, None, 1.0))
     return out
 
 
-def planning_sources(run: Optional[RunData], scaling: ScalingResult) -> Dict[str, str]:
-    src = {"capacity": "capacity searches (P95 < 200 ms, errors < 2%), open loop",
-           "CPU per request": "service CPU over the fixed-rate runs / their rate"}
-    if run is None:
-        src["capacity"] += ", scaling phase only"
+def format_scaling_plan(scaling: ScalingResult, run: Optional[RunData] = None) -> List[str]:
+    """The planning table from the scaling phase (and the run's peak variants)."""
     eff = efficiency_for_planning(scaling)
-    src["efficiency"] = eff[1] if eff else "not measured"
-    return src
+    loads = [x for x in [scaling_load(scaling)] if x is not None]
+    if run is not None:
+        loads += run_loads(run)
+    if eff is None or not loads:
+        return ["Capacity planning: not possible (%s)." % (
+            "no scaling efficiency measured" if eff is None else "no peak measured")]
+    sources = {"peak": "served rate of overload blocks (open loop above capacity); the "
+               "scaling variant's N=1 under its CPU budget, the run's variants on one core",
+               "P95": "the scaling phase's blocks at the planning load, the highest over N",
+               "efficiency": eff[1]}
+    return format_plan(capacity_plan(loads, eff[0]), eff[0], sources)

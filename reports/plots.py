@@ -378,5 +378,20 @@ def all_figures(a: Analysis) -> Dict[str, Figure]:
     figures: Dict[str, Optional[Figure]] = {
         "latency_percentiles": latency_percentiles(a),
         "latency_vs_throughput": latency_vs_throughput(a),
-        "capacity": capacity(a), "resources": resources(a), "claims": claims_chart(a)}
+        "capacity": capacity(a), "resources": resources(a), "claims": claims_chart(a),
+        "scaling": _scaling(a)}
     return {k: f for k, f in figures.items() if f is not None}
+
+
+def _scaling(a: Analysis) -> Optional[Figure]:
+    """The deployment phase's scaling figure, when its scaling.json has blocks."""
+    from perflab.scaling import load_scaling
+
+    from .plots_scaling import scaling_figure
+
+    path = a.run.run_dir / "scaling.json"
+    try:
+        result = load_scaling(path) if path.exists() else None
+    except (ValueError, KeyError, TypeError):  # the report says why, once
+        return None
+    return scaling_figure(result) if result is not None and result.blocks else None

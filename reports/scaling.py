@@ -1,169 +1,169 @@
 """Scaling and load balancing, judged: pure functions over a ``ScalingResult``.
 
-Capacity per N is the mean over repeats of bracketed searches (a lower bound, where
-the search ran out of rates or time or the generator limited it, is left out, as
-everywhere in the report). Speed-up S(N) = capacity(N) / capacity(1) and efficiency
-E(N) = capacity(N) / (N x capacity(1)) are ratios of means over repeats with their
-95% intervals (``stats.ratio_of_means``, paired by repeat: the N of one repeat ran
-back to back), widened by the search's resolution: a search brackets the capacity
-between its last passing and first failing rate, so the interval runs from
-passes(N)/fails(1) to fails(N)/passes(1) (each end with its own interval), and the
-estimate uses each bracket's geometric middle. "Near-linear" is judged on the
-speed-up against the claimed range [w N, N], w the weakest efficiency the
-catalogue's instances claim allows (0.9).
+Peak throughput of N instances is the served rate of its overload blocks
+(``perflab.scaling``), keyed (process set, block); blocks that did not overload the
+service, that the generator limited, or that failed are left out, with the reason. In
+block b every N ran on the same seed (common random numbers), so speed-up S(N) =
+peak(N) / peak(1) and efficiency E(N) = peak(N) / (N x peak(1)) are the geometric mean
+of the paired block ratios with the ``stats.nested_ratio`` interval (blocks nested in
+process sets: with one set the interval says process-to-process variance was not
+measured). "Near-linear" is judged on the speed-up against the claimed range [w N, N],
+w the weakest efficiency the catalogue's instances claim allows (0.9); the efficiency
+is the same judgement divided by N.
 
-Load balancing: each instance's share of the requests in the probe at capacity, read
-from its own /metrics; the spread is max/min share per repeat, judged against the
-lab's reading of "evenly" (``EVEN_SPREAD``).
+Load balancing: each instance's share of the requests in each overload block of N > 1,
+read from its own /metrics over the block's own window (blocks whose window was not
+their own are left out); the spread is max/min share per block, its mean and
+interval over blocks (``stats.nested_mean``), judged against the lab's reading of
+"evenly" (``EVEN_SPREAD``). nginx's access log gives the same shares as a cross-check.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
 from perflab.catalogue import BALANCE_CLAIM_TEXT, EVEN_SPREAD, near_linear_efficiency
-from perflab.scaling import ScalingResult, SearchRecord
+from perflab.scaling import ScalingResult, judged
 
-from .stats import Ratio, mean_interval, ratio_of_means
+from .stats import NestedMean, Ratio, nested_mean, nested_ratio
 from .verdicts import CONFIRMED, INCONCLUSIVE, NOT_CONFIRMED, NOT_JUDGED, judge
+
+Key = Tuple[int, int]  # (process set, block)
 
 
 @dataclass(frozen=True)
 class ScalingRow:
     instances: int
-    capacities: Dict[int, float]  # repeat -> bracketed capacity, req/s
-    excluded: Tuple[str, ...]  # why repeats were left out
-    capacity: Optional[Tuple[float, float, float]]  # mean, low, high
+    peaks: Dict[Key, float]  # (set, block) -> served req/s of a judged overload block
+    excluded: Tuple[str, ...]  # why blocks were left out
+    peak: Optional[NestedMean]  # req/s, with its interval
     speedup: Optional[Ratio]
     efficiency: Optional[Ratio]
+    planning_rate: Optional[float]  # offered at the planning load (mean over sets)
+    planning_p95_ms: Optional[float]  # the highest P95 of the planning blocks
     verdict: str
     note: str
 
 
-def capacities(result: ScalingResult, n: int, which: str = "pass"
-               ) -> Tuple[Dict[int, float], Tuple[str, ...]]:
-    """repeat -> capacity of N instances (``which``: pass = highest passing rate, fail =
-    lowest failing rate, mid = their geometric middle), bracketed searches only; and the
-    exclusions."""
-    values: Dict[int, float] = {}
+def _why(b: Dict) -> str:
+    if b.get("status") != "ok":
+        return "failed"
+    if b.get("generator_limited"):
+        return "generator-limited"
+    return "did not overload the service (served %.0f of %.0f/s sent)" % (
+        float(b.get("served_rps") or 0), float(b.get("sent_rps") or 0))
+
+
+def peak_blocks(result: ScalingResult, n: int) -> Tuple[Dict[Key, float], Tuple[str, ...]]:
+    """(set, block) -> served rate of N's judged overload blocks; and the exclusions."""
+    values: Dict[Key, float] = {}
     excluded: List[str] = []
-    for s in result.searches:
-        if s.instances != n:
+    for b in result.blocks:
+        if b["kind"] != "peak" or int(b["instances"]) != n:
             continue
-        if (s.bound == "bracketed" and s.capacity_rps is not None and s.fail_rps is not None
-                and not s.generator_limited):
-            lo, hi = float(s.capacity_rps), float(s.fail_rps)
-            values[s.repeat] = {"pass": lo, "fail": hi, "mid": math.sqrt(lo * hi)}[which]
+        if judged(b):
+            values[(int(b["set"]), int(b["block"]))] = float(b["served_rps"])
         else:
-            why = "generator-limited" if s.generator_limited else (
-                "lower bound" if s.bound == "lower" else "no probe passed")
-            excluded.append("r%d: %s" % (s.repeat, why))
+            excluded.append("s%d b%d: %s" % (b["set"], b["block"], _why(b)))
     return values, tuple(excluded)
 
 
+def block_ratio(result: ScalingResult, n: int, scale: float) -> Optional[Ratio]:
+    """peak(N) / (scale x peak(1)), paired by block (same seed)."""
+    num, _ = peak_blocks(result, n)
+    den, _ = peak_blocks(result, 1)
+    return nested_ratio(num, {k: scale * v for k, v in den.items()})
+
+
+def planning_figures(result: ScalingResult, n: int) -> Tuple[Optional[float], Optional[float]]:
+    """(offered rate, highest P95 ms) of N's judged planning-load blocks."""
+    rows = [b for b in result.blocks if b["kind"] == "planning" and int(b["instances"]) == n
+            and judged(b)]
+    if not rows:
+        return None, None
+    p95 = [float(b["p95_ms"]) for b in rows if b.get("p95_ms") is not None]
+    return (sum(float(b["rate"]) for b in rows) / len(rows), max(p95) if p95 else None)
+
+
 def scaling_table(result: ScalingResult) -> List[ScalingRow]:
-    """One row per N: capacity with its interval, speed-up and efficiency, verdict."""
-    ns = sorted({s.instances for s in result.searches})
-    one, _ = capacities(result, 1)
+    """One row per N: peak with its interval, speed-up and efficiency, verdict."""
+    ns = sorted({int(b["instances"]) for b in result.blocks if b["kind"] == "peak"})
     w = near_linear_efficiency()
     rows: List[ScalingRow] = []
+    one, _ = peak_blocks(result, 1)
     for n in ns:
-        caps, excluded = capacities(result, n)
-        cap = mean_interval(list(caps.values())) if caps else None
+        peaks, excluded = peak_blocks(result, n)
+        peak = nested_mean(peaks) if peaks else None
+        plan_rate, plan_p95 = planning_figures(result, n)
+        base = (n, peaks, excluded, peak)
         if n == 1:
-            rows.append(ScalingRow(n, caps, excluded, cap, None, None, NOT_JUDGED,
+            rows.append(ScalingRow(*base, None, None, plan_rate, plan_p95, NOT_JUDGED,
                                    "the reference"))
             continue
-        if not caps or not one:
-            rows.append(ScalingRow(n, caps, excluded, cap, None, None, NOT_JUDGED,
-                                   "no bracketed capacity for N=%d" % (n if not caps else 1)))
-            continue
-        speed = bracketed_ratio(result, n, 1.0)
-        eff = bracketed_ratio(result, n, float(n))
+        speed = block_ratio(result, n, 1.0)
+        eff = block_ratio(result, n, float(n))
         if speed is None:
-            rows.append(ScalingRow(n, caps, excluded, cap, None, None, NOT_JUDGED, "no ratio"))
+            rows.append(ScalingRow(*base, None, None, plan_rate, plan_p95, NOT_JUDGED,
+                                   "no block with both N=%d and N=1 judged" % n
+                                   if one else "no judged block of N=1"))
             continue
         verdict, note = judge((speed.estimate, speed.low, speed.high), (w * n, float(n)),
                               speed.n)
-        rows.append(ScalingRow(n, caps, excluded, cap, speed, eff, verdict, note))
+        rows.append(ScalingRow(*base, speed, eff, plan_rate, plan_p95, verdict, note))
     return rows
-
-
-def bracketed_ratio(result: ScalingResult, n: int, scale: float) -> Optional[Ratio]:
-    """capacity(N) / (scale x capacity(1)) over repeats, its interval widened to the
-    searches' brackets (module docstring)."""
-    mid_n, _ = capacities(result, n, "mid")
-    mid_1, _ = capacities(result, 1, "mid")
-    est = ratio_of_means(mid_n, {k: scale * v for k, v in mid_1.items()})
-    low = ratio_of_means(capacities(result, n, "pass")[0],
-                         {k: scale * v for k, v in capacities(result, 1, "fail")[0].items()})
-    high = ratio_of_means(capacities(result, n, "fail")[0],
-                          {k: scale * v for k, v in capacities(result, 1, "pass")[0].items()})
-    if est is None or low is None or high is None:
-        return None
-    if low.low is None or high.high is None:  # one repeat: the bracket is all there is
-        return Ratio(est.estimate, low.estimate, high.estimate, est.n, est.paired,
-                     "search brackets, 1 repeat")
-    return Ratio(est.estimate, low.low, high.high, est.n, est.paired,
-                 "search brackets and %s" % est.method)
 
 
 @dataclass(frozen=True)
 class BalanceRow:
     instances: int
-    shares: Dict[int, Tuple[float, ...]]  # repeat -> each instance's share at capacity
-    spread: Optional[Tuple[float, float, float]]  # max/min share: mean, low, high
-    cpu_of_budget: Dict[int, Tuple[float, ...]]  # repeat -> each instance's CPU / budget
+    shares: Dict[Key, Tuple[float, ...]]  # (set, block) -> each instance's share
+    spread: Optional[NestedMean]  # max/min share over blocks
+    cpu_of_budget: Dict[Key, Tuple[float, ...]]  # (set, block) -> each instance's CPU/budget
+    log_shares: Tuple[Tuple[float, ...], ...]  # nginx's access log, per set (cross-check)
     verdict: str
     note: str
-
-
-def _at_capacity(s: SearchRecord) -> Optional[Dict]:
-    p = s.at_capacity()
-    if p is None:  # no pass: the highest-rate probe still shows how load was spread
-        p = max(s.probes, key=lambda q: q.get("rate", 0), default=None)
-    return p
 
 
 def balance_table(result: ScalingResult) -> List[BalanceRow]:
     """Per N > 1: request shares per instance and their spread, against "evenly"."""
     rows: List[BalanceRow] = []
-    for n in sorted({s.instances for s in result.searches if s.instances > 1}):
-        shares: Dict[int, Tuple[float, ...]] = {}
-        cpu: Dict[int, Tuple[float, ...]] = {}
-        spreads: List[float] = []
-        for s in result.searches:
-            if s.instances != n:
+    ns = sorted({int(b["instances"]) for b in result.blocks
+                 if b["kind"] == "peak" and int(b["instances"]) > 1})
+    for n in ns:
+        shares: Dict[Key, Tuple[float, ...]] = {}
+        cpu: Dict[Key, Tuple[float, ...]] = {}
+        spreads: Dict[Key, float] = {}
+        for b in result.blocks:
+            if b["kind"] != "peak" or int(b["instances"]) != n or b.get("status") != "ok" \
+                    or not b.get("window_ok"):
                 continue
-            p = _at_capacity(s)
-            if not p:
-                continue
-            per = p.get("instances") or []
+            per = b.get("per_instance") or []
             sh = tuple(float(i["share"]) for i in per if i.get("share") is not None)
             if len(sh) != n:
                 continue
-            shares[s.repeat] = sh
-            cpu[s.repeat] = tuple(float(i.get("cpu_of_budget") or 0.0) for i in per)
+            key = (int(b["set"]), int(b["block"]))
+            shares[key] = sh
+            cpu[key] = tuple(float(i.get("cpu_of_budget") or 0.0) for i in per)
             if min(sh) > 0:
-                spreads.append(max(sh) / min(sh))
-        spread = mean_interval(spreads) if spreads else None
-        verdict, note = judge_spread(spread, len(spreads))
-        rows.append(BalanceRow(n, shares, spread, cpu, verdict, note))
+                spreads[key] = max(sh) / min(sh)
+        logs = tuple(tuple(float(x or 0.0) for x in a.get("shares", ()))
+                     for a in result.access_log if int(a["instances"]) == n)
+        spread = nested_mean(spreads) if spreads else None
+        verdict, note = judge_spread(spread)
+        rows.append(BalanceRow(n, shares, spread, cpu, logs, verdict, note))
     return rows
 
 
-def judge_spread(spread: Optional[Tuple[float, float, float]], n: int) -> Tuple[str, str]:
+def judge_spread(spread: Optional[NestedMean]) -> Tuple[str, str]:
     """'distributes load evenly': the max/min share interval against EVEN_SPREAD."""
     if spread is None:
         return NOT_JUDGED, "no per-instance counts"
-    if n < 2:
-        return INCONCLUSIVE, "1 repeat: interval unavailable"
-    _, low, high = spread
-    if high <= EVEN_SPREAD:
+    if spread.low is None or spread.high is None:
+        return INCONCLUSIVE, "1 block: interval unavailable"
+    if spread.high <= EVEN_SPREAD:
         return CONFIRMED, "max/min share at most %.2f" % EVEN_SPREAD
-    if low > EVEN_SPREAD:
+    if spread.low > EVEN_SPREAD:
         return NOT_CONFIRMED, "max/min share above %.2f" % EVEN_SPREAD
     return INCONCLUSIVE, "interval spans %.2f" % EVEN_SPREAD
 
@@ -172,45 +172,84 @@ def _ci(r: Optional[Ratio]) -> str:
     if r is None:
         return "-"
     if r.low is None or r.high is None:
-        return "%.2f (1 repeat)" % r.estimate
+        return "%.2f (1 block)" % r.estimate
     return "%.2f [%.2f, %.2f]" % (r.estimate, r.low, r.high)
+
+
+def _mean_ci(m: Optional[NestedMean], fmt: str = "%.0f") -> str:
+    if m is None:
+        return "-"
+    if m.low is None or m.high is None:
+        return (fmt + " (1 block)") % m.mean
+    return ("%s [%s, %s]" % (fmt, fmt, fmt)) % (m.mean, m.low, m.high)
+
+
+def budget_line(result: ScalingResult) -> str:
+    """The budget and how it was given: the figures are never compared with others'."""
+    b = result.budget
+    return ("each instance %s CPU (%s%s); instances on CPU %s, generator, nginx and carrier "
+            "on CPU %s" % (b.get("cpus_per_instance"), b.get("mechanism"),
+                           ", CFS period %d us" % b["period_us"] if b.get("period_us") else "",
+                           ",".join(map(str, b.get("service_cpus", []))),
+                           ",".join(map(str, b.get("generator_cpus", [])))))
 
 
 def format_scaling(result: ScalingResult) -> List[str]:
     """The scaling and load-balancing tables as Markdown lines."""
-    b = result.budget
     if result.skipped:
         return ["Horizontal scaling: skipped (%s)" % result.skipped]
-    head = ("Horizontal scaling of %s: each instance %s CPU (%s%s); instances on CPU %s, "
-            "generator, nginx and carrier on CPU %s%s" % (
-                result.variant, b.get("cpus_per_instance"), b.get("mechanism"),
-                ", period %d us" % b["period_us"] if b.get("period_us") else "",
-                ",".join(map(str, b.get("service_cpus", []))),
-                ",".join(map(str, b.get("generator_cpus", []))),
-                "; INTERRUPTED" if result.interrupted else ""))
-    lines = [head, "",
-             "| N | capacity req/s (95%% CI) | per repeat | speed-up | efficiency | "
-             "near-linear (speed-up >= %.1f N) |" % near_linear_efficiency(),
+    c = result.config
+    pilots = ", ".join("set %d: %.0f req/s%s" % (p["set"], p.get("served_rps") or 0,
+                                                 "" if p.get("overloaded") else
+                                                 " (not overloaded: a lower bound)")
+                       for p in result.pilots)
+    head = ("Horizontal scaling of %s behind nginx (one nginx per N), sharing Redis: %s%s."
+            % (result.variant, budget_line(result),
+               "; INTERRUPTED" if result.interrupted else ""))
+    method = ("Peak throughput: %d overload block(s) of %gs per N in each of %d process "
+              "set(s), N in a seeded shuffled order per block, offered %g x N x the N=1 "
+              "pilot's served rate (%s), open loop; one seed per block for every N (common "
+              "random numbers); figure = the block's served rate. Speed-up and efficiency "
+              "are paired block ratios." % (c.get("blocks", 0), c.get("block_s", 0),
+                                            c.get("process_sets", 1), c.get("overload", 0),
+                                            pilots or "-"))
+    lines = [head, "", method, "",
+             "| N | peak req/s (95%% CI) | speed-up (95%% CI) | efficiency (95%% CI) | "
+             "P95 at %.0f%% of peak | near-linear (speed-up >= %.1f N) |"
+             % (100 * float(c.get("planning_load", 0.6)), near_linear_efficiency()),
              "|---|---|---|---|---|---|"]
+    interval = ""
     for r in scaling_table(result):
-        cap = ("%.0f [%.0f, %.0f]" % r.capacity) if r.capacity else "-"
-        per = ", ".join("r%d %.0f" % kv for kv in sorted(r.capacities.items()))
-        if r.excluded:
-            per += (" " if per else "") + "(left out: %s)" % "; ".join(r.excluded)
+        p95 = ("%.1f ms at %.0f req/s" % (r.planning_p95_ms, r.planning_rate)
+               if r.planning_p95_ms is not None and r.planning_rate else "-")
+        note = r.note + (" (left out: %s)" % "; ".join(r.excluded) if r.excluded else "")
         lines.append("| %d | %s | %s | %s | %s | %s: %s |" % (
-            r.instances, cap, per or "-", _ci(r.speedup), _ci(r.efficiency), r.verdict,
-            r.note))
-    lines += ["", "Load balancing (%s): each instance's share of POST /api/chat at capacity, "
-              "from its own /metrics; spread = max/min share, evenly = spread <= %.2f"
-              % (BALANCE_CLAIM_TEXT, EVEN_SPREAD), "",
-              "| N | shares per repeat | CPU / budget per repeat | spread (95% CI) | verdict |",
-              "|---|---|---|---|---|"]
+            r.instances, _mean_ci(r.peak), _ci(r.speedup), _ci(r.efficiency), p95,
+            r.verdict, note))
+        if r.efficiency is not None:
+            interval = r.efficiency.method
+    if interval:
+        lines += ["", "Intervals: %s." % interval]
+    lines += ["", "Load balancing (%s): each instance's share of POST /api/chat in each "
+              "overload block, from its own /metrics over the block's own window; spread = "
+              "max/min share, evenly = spread <= %.2f; nginx's access log ($upstream_addr, "
+              "every block of that N) as a cross-check" % (BALANCE_CLAIM_TEXT, EVEN_SPREAD),
+              "",
+              "| N | mean share per instance (blocks) | CPU / budget (mean) | access log | "
+              "spread (95% CI) | verdict |", "|---|---|---|---|---|---|"]
     for br in balance_table(result):
-        sh = "; ".join("r%d %s" % (k, "/".join("%.3f" % x for x in v))
-                       for k, v in sorted(br.shares.items()))
-        cpu = "; ".join("r%d %s" % (k, "/".join("%.2f" % x for x in v))
-                        for k, v in sorted(br.cpu_of_budget.items()))
-        sp = "%.3f [%.3f, %.3f]" % br.spread if br.spread else "-"
-        lines.append("| %d | %s | %s | %s | %s: %s |" % (br.instances, sh or "-", cpu or "-",
-                                                          sp, br.verdict, br.note))
+        mean_sh = _column_means(list(br.shares.values()))
+        cpu = _column_means(list(br.cpu_of_budget.values()))
+        logs = "; ".join("/".join("%.3f" % x for x in s) for s in br.log_shares) or "-"
+        lines.append("| %d | %s (%d) | %s | %s | %s | %s: %s |" % (
+            br.instances, "/".join("%.3f" % x for x in mean_sh) or "-", len(br.shares),
+            "/".join("%.2f" % x for x in cpu) or "-", logs,
+            _mean_ci(br.spread, "%.3f"), br.verdict, br.note))
     return lines
+
+
+def _column_means(rows: List[Tuple[float, ...]]) -> List[float]:
+    if not rows:
+        return []
+    width = min(len(r) for r in rows)
+    return [sum(r[i] for r in rows) / len(rows) for i in range(width)]

@@ -326,7 +326,7 @@ def test_cli_blocks_mode_end_to_end(trivial_server, tmp_path):
         {"id": "b1-B", "url": b, "route": "POST /api/chat", "rate": 50, "duration": 1.0,
          "warmup": 0.2, "arrival": "poisson", "seed": 17},
         {"id": "b2-A", "url": a, "route": "GET /healthz", "rate": 40, "duration": 0.5,
-         "seed": 18, "data_seed": 7},
+         "seed": 18, "data_seed": 7, "pause": 0.5},
     ]}
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec))
@@ -349,6 +349,11 @@ def test_cli_blocks_mode_end_to_end(trivial_server, tmp_path):
     assert docs["b1-A"]["counts"]["ok"] == docs["b1-A"]["counts"]["sent"]
     assert docs["b2-A"]["counts"]["sent"] == docs["b2-A"]["counts"]["ok"] == 20
     assert docs["b2-A"]["config"]["data_seed"] == 7
+    # the pause: b2-A's schedule starts at least 0.5 s after b1-B's window ended
+    b1_end = docs["b1-B"]["started_at"] + docs["b1-B"]["elapsed_s"]
+    assert docs["b2-A"]["started_at"] - b1_end >= 0.5
+    with pytest.raises(ValueError, match="pause"):
+        ol.load_blocks({"blocks": [dict(spec["blocks"][2], pause=-1)]}, ol.OpenLoopConfig("", 0, 0))
     # the pool to A stayed open across the blocks: no new connection for b2-A
     assert (docs["b2-A"]["meta"]["parts"][0]["pool"]["opened"]
             == docs["b1-A"]["meta"]["parts"][0]["pool"]["opened"])

@@ -48,6 +48,14 @@ def of_folder(folder: Path) -> List[psutil.Process]:
     return out
 
 
+def _cmdline(p: psutil.Process) -> str:
+    """A process's command line, "" once it has ended (short-lived children: nginx -t)."""
+    try:
+        return " ".join(p.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def need(ok: bool, why: str) -> None:
     if not ok:
         if os.environ.get("CI") == "true":
@@ -113,15 +121,14 @@ def test_ctrl_c_during_scaling_leaves_no_process_and_no_cgroup(tmp_path: Path,
     need(MECH is not None, "no CPU-quota cgroup: %s" % MECH_WHY)
     out = tmp_path / "out"
     proc = subprocess.Popen([sys.executable, "-m", "perflab.scale_cli", "scaling", "--out",
-                             str(out), "--repeats", "2", "--mechanism", "cgroup"],
+                             str(out), "--blocks", "2", "--mechanism", "cgroup"],
                             cwd=ROOT, env=small_env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.monotonic() + 120
     names = ""
     while time.monotonic() < deadline:  # wait until budgets exist and a probe is running
         # nginx rewrites its environment (process titles): find it by its prefix instead
-        names = " ".join(" ".join(p.cmdline()) for p in children_of(proc.pid)
-                         + of_folder(out))
+        names = " ".join(_cmdline(p) for p in children_of(proc.pid) + of_folder(out))
         if leftover_groups(MECH, proc.pid) and "loadtests.openloop" in names \
                 and "nginx" in names:
             break

@@ -1,91 +1,137 @@
-"""Pure functions of the deployment phases: capacity search, scaling and balance verdicts,
-CDN verdict, capacity planning, the /metrics scraper's arithmetic."""
+"""Pure functions of the deployment phases: the block design, scaling and balance verdicts
+from paired blocks, the CDN verdict and its access-log split, capacity planning from peak,
+the /metrics scraper's arithmetic."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Dict, List, Optional
 
 import pytest
 
 from perflab.cdn import CdnResult
-from perflab.scaling import ScalingConfig, ScalingResult, SearchRecord, budget_plan, search_capacity
+from perflab.scaling import (
+    ScalingConfig,
+    ScalingResult,
+    budget_plan,
+    instances_of,
+    judged,
+    peak_schedule,
+    planning_schedule,
+    set_peaks,
+)
 from perflab.scrape import bucket_quantile, parse, window
 from reports.cdn import cdn_effect
-from reports.planning import VariantCapacity, capacity_plan, instances_needed, per_instance_rate
-from reports.scaling import balance_table, bracketed_ratio, scaling_table
+from reports.planning import VariantLoad, capacity_plan, instances_needed, per_instance_rate
+from reports.scaling import balance_table, block_ratio, scaling_table
 from reports.verdicts import CONFIRMED, INCONCLUSIVE, NOT_CONFIRMED, NOT_JUDGED, PARTIAL
 
 
-def fake_probe(capacity: float, limited_above: float = math.inf):
-    def probe(rate: float) -> Dict:
-        return {"pass": rate <= min(capacity, limited_above),
-                "generator_limited": rate > limited_above}
-    return probe
+def block(n: int, b: int, served: float, kind: str = "peak", k: int = 1,
+          shares: Optional[List[float]] = None, **extra) -> Dict:
+    shares = shares if shares is not None else [1.0 / n] * n
+    return dict({"set": k, "block": b, "kind": kind, "instances": n, "rate": 1.3 * served,
+                 "seed": b, "status": "ok", "served_rps": served, "sent_rps": 1.3 * served,
+                 "generator_limited": False, "overloaded": kind == "peak", "window_ok": True,
+                 "p95_ms": 50.0, "per_instance": [{"share": x, "cpu_of_budget": 0.95}
+                                                  for x in shares]}, **extra)
 
 
-def test_search_steps_up_then_bisects() -> None:
-    s = search_capacity(fake_probe(100), 30, 2.0, 4000, 2, 60)
-    assert [p["rate"] for p in s.probes][:3] == [30, 60, 120]
-    assert s.bound == "bracketed" and s.capacity_rps is not None and s.fail_rps is not None
-    assert s.capacity_rps <= 100 < s.fail_rps and s.fail_rps / s.capacity_rps < 1.2
+def result(peaks: Dict[int, List[float]], sets: int = 1, **per_n) -> ScalingResult:
+    blocks = []
+    for k in range(1, sets + 1):
+        for n, values in peaks.items():
+            for b, v in enumerate(values, 1):
+                blocks.append(block(n, b, v, k=k, **per_n.get(n, {})))
+    return ScalingResult({"blocks": 4, "block_s": 1.0, "process_sets": sets,
+                          "overload": 1.3, "planning_load": 0.6},
+                         {"mechanism": "cgroup-v1", "cpus_per_instance": 0.3}, "+x",
+                         blocks=tuple(blocks))
 
 
-def test_search_steps_down_when_the_first_probe_fails() -> None:
-    s = search_capacity(fake_probe(40), 100, 2.0, 4000, 0, 60)
-    assert s.capacity_rps == 25.0 and s.fail_rps == 50.0 and s.bound == "bracketed"
+def test_peak_schedule_is_interleaved_with_one_seed_per_block() -> None:
+    cfg = ScalingConfig(blocks=5)
+    blocks = peak_schedule(cfg, 1, 30.0)
+    assert len(blocks) == 15
+    by_index: Dict[int, List] = {}
+    for b in blocks:
+        by_index.setdefault(b.block, []).append(b)
+    orders = set()
+    for bs in by_index.values():
+        assert sorted(instances_of(b) for b in bs) == [1, 2, 3]  # every N once
+        assert len({b.seed for b in bs}) == 1  # common random numbers
+        assert all(b.rate == pytest.approx(1.3 * instances_of(b) * 30.0, abs=0.1)
+                   for b in bs)
+        orders.add(tuple(instances_of(b) for b in bs))
+    assert len(orders) > 1  # shuffled, not one fixed order
+    assert len({bs[0].seed for bs in by_index.values()}) == 5  # a new seed per block
+    assert peak_schedule(cfg, 1, 30.0) == blocks  # seeded: the same schedule again
+    assert peak_schedule(cfg, 2, 30.0) != blocks  # another process set, another order
 
 
-def test_a_generator_limited_failure_is_a_lower_bound() -> None:
-    s = search_capacity(fake_probe(1000, limited_above=100), 30, 2.0, 4000, 2, 60)
-    assert s.generator_limited and s.bound == "lower" and s.capacity_rps == 60
+def test_planning_blocks_run_at_sixty_percent_of_each_peak() -> None:
+    blocks = planning_schedule(ScalingConfig(), 1, {1: 30.0, 2: 58.0, 3: 0.0})
+    assert {instances_of(b): b.rate for b in blocks} == {1: 18.0, 2: 34.8}  # no peak, no block
+    assert len({b.seed for b in blocks}) == 1
 
 
-def test_search_without_a_failure_is_a_lower_bound() -> None:
-    s = search_capacity(fake_probe(1e9), 30, 2.0, 200, 1, 60)
-    assert s.bound == "lower" and s.fail_rps is None
+def test_judged_blocks_leave_out_limited_and_unsaturated_ones() -> None:
+    assert judged(block(1, 1, 30.0))
+    assert not judged(block(1, 1, 30.0, generator_limited=True))
+    assert not judged(block(1, 1, 30.0, overloaded=False))
+    assert not judged(block(1, 1, 30.0, status="failed"))
+    assert judged(block(1, 1, 30.0, kind="planning"))  # not an overload: no such test
+    r = result({1: [30.0, 31.0], 3: [90.0, 93.0]})
+    assert set_peaks(r.blocks, 1) == {1: 30.5, 3: 91.5}
 
 
-def result(caps: Dict[int, List[tuple]],
-           shares: Optional[Dict[int, List[List[float]]]] = None) -> ScalingResult:
-    shares = shares or {}
-    searches = []
-    for n, per_repeat in caps.items():
-        for r, (lo, hi) in enumerate(per_repeat, 1):
-            sh = shares.get(n, [[1.0 / n] * n] * len(per_repeat))[r - 1]
-            probe = {"rate": lo, "pass": True, "instances": [
-                {"share": x, "cpu_of_budget": 0.5} for x in sh]}
-            searches.append(SearchRecord(n, r, lo, "bracketed", hi, False, (probe,)))
-    return ScalingResult({}, {"mechanism": "cgroup-v1", "cpus_per_instance": 0.3}, "+x",
-                         tuple(searches))
+def test_efficiency_is_the_paired_block_ratio() -> None:
+    # block 2 is slow for every N (a neighbour): pairing cancels it
+    r = result({1: [30.0, 20.0, 30.5, 29.5, 30.0, 31.0],
+                3: [88.0, 59.0, 90.0, 87.0, 88.5, 91.5]})
+    eff = block_ratio(r, 3, 3.0)
+    assert eff is not None and eff.low is not None and eff.high is not None
+    assert eff.estimate == pytest.approx(0.98, abs=0.01)
+    assert eff.high - eff.low < 0.05
+    assert "process variance not measured" in eff.method  # one process set
+    two = block_ratio(result({1: [30.0, 31.0, 29.0], 3: [88.0, 93.0, 86.0]}, sets=2), 3, 3.0)
+    assert two is not None and "process" in two.method and "not measured" not in two.method
+    # an unpaired block (N=1 left out) does not enter the ratio
+    lone = result({1: [30.0, 30.0], 3: [88.0, 88.0, 50.0]})
+    assert block_ratio(lone, 3, 3.0).n == 2
 
 
 def test_linear_scaling_is_confirmed_and_sublinear_is_not() -> None:
-    linear = result({1: [(100, 105)] * 3, 2: [(200, 210)] * 3, 3: [(300, 315)] * 3})
+    linear = result({1: [100, 102, 99, 101], 2: [199, 205, 197, 200],
+                     3: [298, 305, 297, 303]})
     rows = {r.instances: r for r in scaling_table(linear)}
     assert rows[1].verdict == NOT_JUDGED
     assert rows[3].verdict == CONFIRMED and rows[3].efficiency is not None
-    assert rows[3].efficiency.low is not None and rows[3].efficiency.low < 1.0
-    flat = result({1: [(100, 105)] * 3, 2: [(110, 115)] * 3})
+    assert rows[3].peak is not None and 290 < rows[3].peak.mean < 310
+    flat = result({1: [100, 102, 99, 101], 2: [110, 113, 108, 111]})
     assert {r.instances: r for r in scaling_table(flat)}[2].verdict == NOT_CONFIRMED
-
-
-def test_coarse_brackets_widen_the_interval() -> None:
-    coarse = result({1: [(85, 120)] * 2, 2: [(170, 240)] * 2})
-    eff = bracketed_ratio(coarse, 2, 2.0)
-    assert eff is not None and eff.low is not None and eff.high is not None
-    assert eff.low <= 85 * 2 / 240 + 1e-9 and eff.high >= 240 / 170 - 1e-9
-    # speed-up [1.42, 2.82]: better than one instance, overlapping the claimed 1.8..2
-    assert {r.instances: r for r in scaling_table(coarse)}[2].verdict == PARTIAL
+    noisy = result({1: [100, 60, 140, 100], 2: [170, 150, 260, 160]})
+    assert {r.instances: r for r in scaling_table(noisy)}[2].verdict in (PARTIAL,
+                                                                          INCONCLUSIVE)
 
 
 def test_balance_spread_and_its_verdict() -> None:
-    even = result({1: [(10, 12)] * 2, 2: [(20, 24)] * 2},
-                  {2: [[0.5, 0.5], [0.502, 0.498]]})
+    even = ScalingResult({}, {"cpus_per_instance": 0.3}, "+x", blocks=tuple(
+            [block(1, b, 10.0) for b in (1, 2, 3)]
+            + [block(2, b, 20.0, shares=s) for b, s in
+               ((1, [0.5, 0.5]), (2, [0.502, 0.498]), (3, [0.499, 0.501]))]))
     row = balance_table(even)[0]
-    assert row.verdict == CONFIRMED and row.spread is not None and row.spread[0] < 1.01
-    skew = result({1: [(10, 12)] * 2, 2: [(20, 24)] * 2}, {2: [[0.7, 0.3], [0.69, 0.31]]})
+    assert row.verdict == CONFIRMED and row.spread is not None and row.spread.mean < 1.01
+    skew = ScalingResult({}, {"cpus_per_instance": 0.3}, "+x", blocks=tuple(
+        [block(2, b, 20.0, shares=s) for b, s in
+         ((1, [0.7, 0.3]), (2, [0.69, 0.31]), (3, [0.71, 0.29]))]))
     assert balance_table(skew)[0].verdict == NOT_CONFIRMED
+    # a block whose window was not its own is left out of the shares
+    mixed = ScalingResult({}, {"cpus_per_instance": 0.3}, "+x", blocks=(
+        block(2, 1, 20.0, shares=[0.5, 0.5]), block(2, 2, 20.0, shares=[0.9, 0.1],
+                                                    window_ok=False)))
+    assert list(balance_table(mixed)[0].shares) == [(1, 1)]
 
 
 def test_budget_plan_prefers_cores_and_says_why_it_cannot() -> None:
@@ -99,34 +145,76 @@ def test_budget_plan_prefers_cores_and_says_why_it_cannot() -> None:
 
 
 def cdn(on: List[float], off: List[float]) -> CdnResult:
-    runs = [{"repeat": i, "cache": True, "p50_ms": v, "hit_ratio": 0.6, "error_rate": 0.0}
-            for i, v in enumerate(on, 1)]
-    runs += [{"repeat": i, "cache": False, "p50_ms": v, "error_rate": 0.0}
-             for i, v in enumerate(off, 1)]
-    return CdnResult({}, tuple(runs), (1,))
+    blocks = [{"block": i, "cache": True, "p50_ms": v, "status": "ok", "error_rate": 0.0}
+              for i, v in enumerate(on, 1)]
+    blocks += [{"block": i, "cache": False, "p50_ms": v, "status": "ok", "error_rate": 0.0}
+               for i, v in enumerate(off, 1)]
+    return CdnResult({}, tuple(blocks), (1,), {"articles": 10, "ok": 10},
+                     {"hit_ratio": 0.99})
 
 
 def test_cdn_verdict_against_the_claim() -> None:
-    assert cdn_effect(cdn([1.0, 1.1, 0.9], [4.0, 4.2, 3.9])).verdict == CONFIRMED
+    assert cdn_effect(cdn([1.0, 1.1, 0.9, 1.0], [4.0, 4.2, 3.9, 4.1])).verdict == CONFIRMED
     # ratio ~0.96: the interval holds 1 and excludes the claimed <= 0.4 (not inconclusive)
     assert cdn_effect(cdn([1.8, 1.7, 2.0], [1.9, 1.9, 1.85])).verdict == NOT_CONFIRMED
     # a wide interval covering both no effect and the claim is inconclusive
     assert cdn_effect(cdn([0.5, 2.5, 1.0], [2.0, 2.0, 2.0])).verdict == INCONCLUSIVE
     v = cdn_effect(cdn([1.0], []))
-    assert v.verdict == NOT_JUDGED and v.hit_ratio is not None
+    assert v.verdict == NOT_JUDGED and v.hit_ratio == 0.99
+    # paired by block: a slow block on both sides does not widen the ratio
+    paired = cdn_effect(cdn([0.3, 0.9, 0.31, 0.29], [1.0, 3.0, 1.02, 0.98]))
+    assert paired.ratio is not None and paired.ratio.high - paired.ratio.low < 0.05
 
 
-def test_planning_needs_more_instances_for_bigger_tiers() -> None:
-    v = VariantCapacity("a", (100.0, 90.0, 110.0), cpu_s_per_request=0.002, cpu_budget=1.0)
-    assert per_instance_rate(v, 100.0) == (100.0, "P95 < 200 ms")
-    cpu_bound = VariantCapacity("b", (500.0, 450.0, 550.0), 0.002, 1.0)
-    assert per_instance_rate(cpu_bound, 500.0) == (pytest.approx(300.0), "CPU < 60%")
+def test_the_cache_log_splits_into_blocks_after_the_priming() -> None:
+    from perflab.cdn import split_log
+
+    def line(cache: str, upstream: str = "-") -> List[str]:
+        return ["200", cache, upstream, "0.001", "-", "GET", "/api/faq/1"]
+
+    lines = [line("MISS", "127.0.0.1:1")] * 3 + [line("HIT")] * 2 + \
+        [line("HIT")] * 3 + [line("MISS", "127.0.0.1:1"), line("HIT")]
+    per, window = split_log(lines, 3, ["cdn-warm-on", "cdn-on-b1", "cdn-on-b2"],
+                            {"cdn-warm-on": 2, "cdn-on-b1": 3, "cdn-on-b2": 2})
+    assert per["cdn-on-b1"]["hit_ratio"] == 1.0 and per["cdn-on-b2"]["hit_ratio"] == 0.5
+    assert "cdn-warm-on" not in per
+    assert window["hit_ratio"] == 0.8 and window["service_requests"] == 1
+    assert window["lines_match_blocks"] and not window["includes_warmup"]
+    _, loose = split_log(lines, 3, ["cdn-warm-on", "cdn-on-b1"], {"cdn-warm-on": 2,
+                                                                    "cdn-on-b1": 9})
+    assert loose["includes_warmup"] and loose["hit_ratio"] == pytest.approx(6 / 7, abs=1e-4)
+
+
+def test_planning_carries_sixty_percent_of_peak_and_checks_p95() -> None:
+    assert per_instance_rate(100.0) == pytest.approx(60.0)
+    v = VariantLoad("a", (100.0, 90.0, 110.0), p95_ms=80.0, cpu_budget=0.3)
     rows = capacity_plan([v], (0.9, 0.8, 1.0))
     by_tier = {r.tier_per_min: r for r in rows}
-    assert by_tier[1000].instances == 1  # 16.7 req/s
-    assert by_tier[100_000].instances == math.ceil(100_000 / 60 / (0.9 * 100))
-    assert by_tier[100_000].instances_pessimistic == math.ceil(100_000 / 60 / (0.8 * 90))
+    assert by_tier[1000].instances == 1  # 16.7 req/s under 60 req/s
+    assert by_tier[10_000].per_instance_rps == pytest.approx(60.0)
+    assert by_tier[100_000].instances == math.ceil(100_000 / 60 / (0.9 * 60))
+    assert by_tier[100_000].instances_pessimistic == math.ceil(100_000 / 60 / (0.8 * 54))
+    assert by_tier[1000].p95_ok is True
+    slow = capacity_plan([VariantLoad("b", (100.0, 90.0, 110.0), p95_ms=250.0)],
+                         (0.9, 0.8, 1.0))
+    assert all(r.instances is None and r.p95_ok is False for r in slow)  # P95 missed
+    unknown = capacity_plan([VariantLoad("c", (100.0, 90.0, 110.0))], (0.9, 0.8, 1.0))
+    assert unknown[0].p95_ok is None and unknown[0].instances == 1
     assert instances_needed(10.0, 0.0, 1.0) is None
+
+
+def test_planning_reads_peak_and_efficiency_from_the_blocks() -> None:
+    from reports.planning_inputs import efficiency_for_planning, scaling_load
+
+    r = result({1: [30.0, 31.0, 29.0, 30.0], 3: [81.0, 83.7, 78.3, 81.0]})
+    r = replace(r, blocks=r.blocks + (block(1, 1, 18.0, kind="planning", p95_ms=60.0),
+                                      block(3, 1, 48.6, kind="planning", p95_ms=120.0)))
+    eff = efficiency_for_planning(r)
+    assert eff is not None and eff[0][0] == pytest.approx(0.9, abs=0.005)
+    load = scaling_load(r)
+    assert load is not None and load.peak_rps[0] == pytest.approx(30.0, abs=0.5)
+    assert load.p95_ms == 120.0  # the worst over N
+    assert load.cpu_budget == 0.3
 
 
 def test_bucket_quantile_interpolates_like_prometheus() -> None:
@@ -174,6 +262,6 @@ def test_plan_formats_with_its_assumptions() -> None:
     from reports.planning import ASSUMPTIONS, format_plan
 
     eff = (0.95, 0.8, 1.0)
-    v = VariantCapacity("a", (100.0, 90.0, 110.0), 0.002)
+    v = VariantLoad("a", (100.0, 90.0, 110.0), 80.0)
     lines = format_plan(capacity_plan([v], eff), eff, {"efficiency": "N=3"})
     assert "1,000 req/min" in lines[2] and ASSUMPTIONS[0] in lines[-2]
