@@ -4,7 +4,7 @@ a small machine).
 
     config = deployment_config(plan.name)          # QUICK (default) or FULL
     result = run_deployment_phase(config, service_env, redis_url, run_dir, group,
-                                  variant="+redis_cache", show=print)
+                                  variant="optimised", show=print)
     meta.machine["scaling_budget"] = result.scaling.budget   # how the budget was given
 
 Scaling runs with each instance under its CPU budget (``perflab.scaling``); the budgets
@@ -59,7 +59,7 @@ class DeploymentResult:
 
 def run_deployment_phase(config: DeploymentConfig, service_env: Mapping[str, str],
                          redis_url: str, out_dir: Path, group: ProcessGroup,
-                         variant: str = "+redis_cache",
+                         variant: str = "optimised",
                          show: Callable[[str], None] = lambda s: None,
                          sink: Callable[[Sample], None] = lambda s: None,
                          cpus: Optional[List[int]] = None,

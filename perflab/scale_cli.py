@@ -48,7 +48,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m perflab.scale_cli", description=__doc__)
     p.add_argument("phase", choices=("deployment", "scaling", "periods", "checklist"))
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--variant", default="+redis_cache")
+    p.add_argument("--variant", default="optimised")  # as the runner (DEPLOYMENT_VARIANT)
     p.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
     p.add_argument("--preset", choices=sorted(PRESETS), default="quick",
                    help="deployment and scaling: the phase's preset")
