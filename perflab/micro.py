@@ -1,10 +1,11 @@
 """In-process classifier speed for one variant: ``python -m perflab.micro --messages N``.
 
-Run by the orchestrator as a subprocess with the variant's environment and
-interpreter (CPython or PyPy), pinned to the service's CPU, so the
-REGEX_PRECOMPILE and INTENT_CACHE toggles and the interpreter are measured
-where the guide's "faster matching" and "intent classification > 100 req/s"
-are about: the classifier itself.
+A stand-alone micro-benchmark (pyperf, its JSON) of the variant whose toggles
+are in the environment, run with that variant's interpreter (CPython or
+PyPy): the classifier itself, where the guide's "faster matching" and
+"intent classification > 100 req/s" are about. The lab's own classify phase
+does not use it: ``perflab/classify.py`` times every variant in lock-step
+(``perflab/lockstep.py`` says why), with this module's ``ClassifyBench``.
 
 Timed with pyperf, so that repetition sits where the variance is (between
 processes: hash seeds, memory layout; Kalibera & Jones 2013): ``--processes``
@@ -70,7 +71,7 @@ class _Parser(argparse.ArgumentParser):
         sys.exit(EXIT_USAGE)
 
 
-def _workload_options(ap: argparse.ArgumentParser) -> None:
+def workload_options(ap: argparse.ArgumentParser) -> None:
     """What a worker needs to rebuild the same message sequence (passed to every worker)."""
     ap.add_argument("--messages", type=_positive(int, 1), default=2000,
                     help="timed messages per pass (default 2000)")
@@ -86,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="python -m perflab.micro",
                  description="Classifier speed (messages/s) of this environment's variant, "
                              "timed with pyperf.")
-    _workload_options(ap)
+    workload_options(ap)
     ap.add_argument("--processes", type=_positive(int, 2), default=None,
                     help="pyperf worker processes (default 5 on CPython, 2 on PyPy)")
     ap.add_argument("--values", type=_positive(int, 1), default=None,
@@ -126,7 +127,7 @@ class ClassifyBench:
         self.last_stats: Optional[Dict[str, int]] = None
         self.clock = CLOCKS[clock]
 
-    def _fresh(self) -> Any:
+    def fresh(self) -> Any:
         """The classifier in the state every pass starts from (a warmed intent cache)."""
         if not self.config.intent_cache_enabled:
             return self.nlu  # no state between messages: keep the one instance
@@ -139,18 +140,18 @@ class ClassifyBench:
         timed = 0.0
         clock = self.clock
         for _ in range(loops):
-            nlu = self._fresh()
+            nlu = self.fresh()
             classify = nlu.classify
             before = nlu.stats()
             t0 = clock()
             for text in self.body:
                 classify(text)
             timed += clock() - t0
-            self.last_stats = _delta(nlu.stats(), before)
+            self.last_stats = stats_delta(nlu.stats(), before)
         return timed
 
 
-def _delta(after: Optional[Dict[str, int]],
+def stats_delta(after: Optional[Dict[str, int]],
            before: Optional[Dict[str, int]]) -> Optional[Dict[str, int]]:
     if after is None or before is None:
         return None
@@ -227,7 +228,7 @@ def _worker(argv: List[str]) -> int:
     import pyperf
 
     ap = argparse.ArgumentParser(add_help=False)
-    _workload_options(ap)
+    workload_options(ap)
     own, rest = ap.parse_known_args(argv)
     runner = pyperf.Runner(program_args=("-m", "perflab.micro"))
     runner.parse_args(rest)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional, Sequence
 
+from .classify import estimate_s as classify_estimate_s
 from .deployment import deployment_config
 from .design import estimate_blocks_s, schedule_repeat
 from .plan import Plan
@@ -47,17 +48,9 @@ def _repeat_estimate(plan: Plan, names: Sequence[str], repeat: int) -> float:
     t += estimate_blocks_s(blocks, BLOCK_OVERHEAD_S)
     t += sum(0.4 for b in blocks if b.kind == "peak")  # drain after an overload
     if repeat <= plan.classify_repeats:
-        t += sum(micro_estimate_s(plan, resolve(n).interpreter) for n in names
-                 if plan.wants_classify(n))
+        t += classify_estimate_s(plan, [resolve(n).interpreter for n in names
+                                        if plan.wants_classify(n)])
     return t
-
-
-def micro_estimate_s(plan: Plan, interpreter: str = "cpython") -> float:
-    """One variant's classifier benchmark (perflab.micro: pyperf, 5 workers on CPython;
-    PyPy warms its JIT on 25,000 messages first, ~33 s)."""
-    if interpreter == "pypy":
-        return 35.0
-    return 1.5 + 2.2 * plan.classify_messages / 1000.0
 
 
 def plan_phases(plan: Plan, names: Sequence[str]) -> List[Phase]:

@@ -31,6 +31,7 @@ PLAN_RANGES: Dict[str, Tuple[Optional[float], Optional[float], bool]] = {
     "reference_rate": (0, 100_000, False), "duration_s": (0, 600, False),
     "warmup_s": (0, 120, True), "repeats": (1, 100, True), "orders_rate": (0, 100_000, True),
     "orders_duration_s": (0, 600, False), "classify_messages": (0, 1_000_000, True),
+    "classify_passes": (1, 1000, True),
     "locust_users": (0, 10_000, True), "locust_duration_s": (0, 600, False),
     "profile_messages": (0, 1_000_000, True), "seed": (0, None, True),
 }
@@ -142,9 +143,10 @@ class Plan:
     instrument_rates: Tuple[float, ...] = (1000.0, 5000.0, 15000.0)
     classify_messages: int = 2000  # in-process classifier speed; 0 = off
     classify_for: Tuple[str, ...] = ()  # variants whose classifier is timed; () = all
-    # perflab.micro runs pyperf's own worker processes: each worker is a process of its
-    # own, so one invocation already spans processes; run it in this many repeats
+    # perflab/classify.py: in each of the first classify_repeats repeats, one process set
+    # (a fresh lock-step worker per variant) times classify_passes passes of every variant
     classify_repeats: int = 1
+    classify_passes: int = 10
     # closed loop: Locust's shoppers (loadtests/locustfile.py) with think time; 0 = off
     locust_users: int = 0
     locust_duration_s: float = 10.0
@@ -242,7 +244,8 @@ QUICK = Plan(
     peak_for=("baseline", "baseline@aa", "+async", "+pypy", "+instances", "optimised"),
     peak_blocks=2, peak_duration_s=0.6,
     capacity=Capacity(enabled=False),
-    classify_messages=1000,
+    # 3 process sets (one per repeat) x 10 lock-step passes: A/A within +-2% (~11 s a set)
+    classify_messages=1000, classify_repeats=3,
     classify_for=("baseline", "baseline@aa", "+regex_precompile", "optimised"),
     profile_messages=0, fit_rates=True,
 )

@@ -158,12 +158,16 @@ class ProcessGroup:
 
     def start(self, name: str, argv: Sequence[str], env: Mapping[str, str],
               cpus: Optional[Sequence[int]] = None, cwd: Optional[Path] = None,
-              death_signal: int = signal.SIGTERM) -> Child:
+              death_signal: int = signal.SIGTERM, pipes: bool = False) -> Child:
+        """``pipes``: the child's stdin and stdout are pipes to this process (a worker
+        driven by commands: ``child.proc.stdin``/``stdout``); its stderr goes to the log."""
         self.log_dir.mkdir(parents=True, exist_ok=True)
         log_path = self.log_dir / ("%s.log" % name)
         with open(log_path, "ab") as log:  # the child keeps its own copy of the descriptor
-            proc = subprocess.Popen(list(argv), stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, cwd=str(cwd) if cwd else None,
+            proc = subprocess.Popen(list(argv), stdout=subprocess.PIPE if pipes else log,
+                                    stderr=log if pipes else subprocess.STDOUT,
+                                    stdin=subprocess.PIPE if pipes else subprocess.DEVNULL,
+                                    cwd=str(cwd) if cwd else None,
                                     **child_popen_kwargs(env, cpus, death_signal))
         child = Child(name, proc, log_path, list(argv), cpus)
         self.children.append(child)

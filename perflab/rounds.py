@@ -12,7 +12,8 @@ current block receives load, the others are idle. The repeat then runs:
    capacity search where the plan asks for one: overloads come after every
    latency and memory figure, since they leave a process bigger;
 4. the peak blocks (open loop above capacity), interleaved the same way;
-5. the in-process classifier speed of each variant.
+5. the in-process classifier speed of each variant (``perflab/classify.py``: all of them
+   in lock-step, one process set).
 
 Rows are written as each measurement ends, so an interrupted run keeps them.
 """
@@ -28,6 +29,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from loadtests.oloop_events import parse_event  # the generator's own event reader
 
 from .capacity import Probe, search_capacity
+from .classify import classify_all
 from .context import Context
 from .design import CHAT_ROUTE, Block, KindSpec, schedule_repeat
 from .instances import drain, pin
@@ -100,11 +102,8 @@ def run_repeat(ctx: Context, repeat: int, variants: Sequence[Variant]) -> None:
         _run_blocks(ctx, peak, live, label)
         ctx.meta.schedule.extend(b.to_dict() for b in [*latency, *peak])
         if ctx.options.target is None and repeat <= ctx.plan.classify_repeats:
-            for name, lv in live.items():
-                if not ctx.plan.wants_classify(name) or not lv.alive():
-                    continue
-                ctx.display.phase("%s: classifier speed of %s" % (label, name))
-                classify(ctx, lv.variant, repeat)
+            classify_all(ctx, [lv.variant for name, lv in live.items()
+                               if ctx.plan.wants_classify(name) and lv.alive()], repeat)
         _record_realised(ctx, repeat, live)
         for name, lv in live.items():
             if not lv.alive() and not any(f["variant"] == name and f["repeat"] == repeat
@@ -430,46 +429,3 @@ def _run_blocks(ctx: Context, blocks: Sequence[Block], live: Dict[str, Live],
                 keep(b, row)
             else:
                 ctx.add_row(row)
-
-
-# ------------------------------------------------------------------ classifier speed
-def classify(ctx: Context, v: Variant, repeat: int) -> None:
-    """The in-process classifier speed (``perflab.micro``), pinned to the service CPU."""
-    python = ctx.stack.python_for(v)
-    env = ctx.stack.service_env(ctx.base_env, v, "perflab:%s:micro:" % ctx.meta.run_id)
-    out = ctx.run_dir / "micro" / ("%s.json" % child_name(v.name, repeat))
-    out.parent.mkdir(exist_ok=True)
-    argv = [python, "-m", "perflab.micro", "--messages", str(ctx.plan.classify_messages),
-            "--json-out", str(out.with_suffix(".pyperf.json"))]
-    started = time.time()
-    lines: List[str] = []
-    code = run_generator(ctx.stack.group, "micro-" + child_name(v.name, repeat), argv, env,
-                         ctx.pinning.service, 120.0, lines.append)
-    data = None
-    for line in reversed(lines):
-        if line.strip().startswith("{"):
-            try:
-                data = json.loads(line)
-                break
-            except ValueError:
-                continue
-    base = Row(ctx.meta.run_id, v.name, repeat, "classify", "in-process", "NLU.classify",
-               "ok" if data else "failed", interpreter=v.interpreter, started_at=started,
-               ended_at=time.time(),
-               failure="" if data else "micro exited with code %d: %s" % (
-                   code, " | ".join(lines[-3:])))
-    if data is None:
-        ctx.add_row(base)
-        return
-    out.write_text(json.dumps(data, indent=1))
-    base = replace(base, raw_file=str(out.relative_to(ctx.run_dir)))
-    # one value per pyperf worker process, paired across variants by index: the same
-    # seeded messages in every worker
-    values = data.get("per_process_rate") or [data["classify_rate"]]
-    for i, value in enumerate(values, 1):
-        # "repeat" is the process: worker i of this invocation, the same i in every variant
-        ctx.add_row(replace(base, repeat=(repeat - 1) * len(values) + i,
-                            classify_rate=round(float(value), 1),
-                            requests=int(data.get("timed_messages") or data.get("messages", 0)),
-                            duration_s=round(float(data.get("elapsed_s", 0.0)), 3)))
-

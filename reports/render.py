@@ -154,9 +154,10 @@ def figures_note(a: Analysis) -> List[str]:
         "rate (%s req/s for POST /api/chat), timed from the intended send time, so a stalled "
         "server is not hidden; peak throughput from open-loop blocks above capacity (the "
         "served rate); capacity, where the plan searches it, from an open-loop search; "
-        "memory from the service's RSS samples; classification speed in-process (pyperf "
-        "worker processes). Closed-loop (Locust) latency is not tail latency and is never "
-        "used for a verdict." % _g(run.reference_rate),
+        "memory from the service's RSS samples; classification speed in-process (lock-step "
+        "worker processes, one per variant, alternating chunk by chunk). Closed-loop "
+        "(Locust) latency is not tail latency and is never used for a verdict."
+        % _g(run.reference_rate),
         "Load models in the claims table: %s." % (
             ", ".join(LOAD_MODEL_NOTE.get(m, m) for m in models) or "none"),
         "Repeats: %d planned, each a fresh process per variant, measured in interleaved "
