@@ -30,7 +30,7 @@ from .variants import resolve
 UTILISATION = 0.4  # of the reference variant's peak: latency blocks keep idle time
 # a lowered rate lengthens its blocks by as much, up to this factor, so that a block
 # keeps about the requests its percentiles were planned with
-MAX_STRETCH = 2.0
+MAX_STRETCH = 1.5
 LADDER = (1.0, 1.5, 2.0, 3.0, 5.0, 7.0)  # per decade: 10, 15, 20, 30, 50, 70, 100, ...
 
 

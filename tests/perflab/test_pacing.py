@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from perflab.pacing import UTILISATION, fit_plan, fitted_rate, ladder_floor
+from perflab.pacing import MAX_STRETCH, UTILISATION, fit_plan, fitted_rate, ladder_floor
 from perflab.plan import QUICK
 
 
@@ -43,9 +43,9 @@ def test_fit_plan_scales_chat_and_orders_apart() -> None:
     fitted, record = fit_plan(QUICK, 180.0, 120.0)
     assert fitted.reference_rate == 70.0 and fitted.rates == (70.0,)
     assert fitted.orders_rate == 30.0
-    # lowered rates, longer blocks: chat x 100/70, orders x 2 at most
+    # lowered rates, longer blocks: chat x 100/70, orders x MAX_STRETCH at most
     assert fitted.duration_s == round(QUICK.duration_s * 100 / 70, 2)
-    assert fitted.orders_duration_s == 2 * QUICK.orders_duration_s
+    assert fitted.orders_duration_s == round(MAX_STRETCH * QUICK.orders_duration_s, 2)
     assert record["chat"]["plan"] == QUICK.reference_rate and record["chat"]["served"] == 180
     fitted.validate()  # still a valid plan: its reference rate is one of its rates
 
