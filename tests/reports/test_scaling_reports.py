@@ -61,7 +61,7 @@ def test_peak_schedule_is_interleaved_with_one_seed_per_block() -> None:
     for bs in by_index.values():
         assert sorted(instances_of(b) for b in bs) == [1, 2, 3]  # every N once
         assert len({b.seed for b in bs}) == 1  # common random numbers
-        assert all(b.rate == pytest.approx(1.3 * instances_of(b) * 30.0, abs=0.1)
+        assert all(b.rate == pytest.approx(cfg.overload * instances_of(b) * 30.0, abs=0.1)
                    for b in bs)
         orders.add(tuple(instances_of(b) for b in bs))
     assert len(orders) > 1  # shuffled, not one fixed order
