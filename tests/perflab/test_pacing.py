@@ -29,6 +29,12 @@ def test_a_slow_machine_gets_half_its_peak_rounded_down() -> None:
     assert rate == 50.0 and rate <= UTILISATION * 150 and "lowered" in why
 
 
+def test_the_plans_rate_is_kept_up_to_half_the_peak() -> None:
+    """Host speed moved the peak between 192 and 259/s: 100/s stays 100/s from 200/s."""
+    assert fitted_rate(100.0, 200.0)[0] == fitted_rate(100.0, 259.0)[0] == 100.0
+    assert fitted_rate(100.0, 199.0)[0] == 70.0
+
+
 def test_no_peak_keeps_the_plans_rate() -> None:
     assert fitted_rate(100.0, None)[0] == 100.0
     assert fitted_rate(100.0, 0.0)[0] == 100.0
