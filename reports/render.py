@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 import jinja2
 
-from perflab.catalogue import METRICS
+from perflab.catalogue import BALANCE_CLAIM_TEXT, BY_NAME, CDN_CLAIM, METRICS
 
 from .analysis import Analysis
 from .deployment import checklist_rows, claim_rows
@@ -200,6 +200,43 @@ def _judged_row(j: Judged) -> Dict[str, str]:
             "note": "; ".join(dict.fromkeys(x for x in (j.note, *j.effect.notes) if x))}
 
 
+_DEPLOYMENT_CLAIMS = {  # toggle -> (the guide's words, what is compared)
+    "instances": (BY_NAME["instances"].claim.text if BY_NAME["instances"].claim else "",
+                  "deployment phase: N = 1, 2, 3 behind nginx, equal CPU budgets"),
+    "load_balancing": (BALANCE_CLAIM_TEXT,
+                       "deployment phase: request shares from each instance's /metrics"),
+    "cdn": (CDN_CLAIM.text, "deployment phase: nginx proxy_cache on vs off"),
+}
+
+
+def merge_deployment_claims(rows: List[Dict[str, str]], deployment: Sequence[Mapping[str, Any]]
+                            ) -> List[Dict[str, str]]:
+    """The claims table with the deployment phase's verdicts (instances, load balancing,
+    CDN): a judged one replaces the row of an in-plan variant that was not judged (the
+    +instances variant needs 3 CPUs), so the table and summary.csv say the same."""
+    out = list(rows)
+    for d in deployment:
+        item = str(d["item"])
+        same = [i for i, r in enumerate(out) if r["toggle"] == item]
+        if same and (d["verdict"] == "not judged"
+                     or any(out[i]["verdict"] != "not judged" for i in same)):
+            continue
+        claim, comparison = _DEPLOYMENT_CLAIMS.get(item, ("", "deployment phase"))
+        ratio = "-"
+        if d.get("ratio") not in ("", None):
+            ratio = "%.3g" % float(d["ratio"])
+            if d.get("ci_low") not in ("", None) and d.get("ci_high") not in ("", None):
+                ratio += " [%.3g, %.3g]" % (float(d["ci_low"]), float(d["ci_high"]))
+        row = {"toggle": item, "claim": claim, "comparison": comparison,
+               "metric": str(d.get("metric") or "-"),
+               "load_model": LOAD_MODEL_NOTE.get(str(d.get("load_model")), "open loop"),
+               "n": str(d.get("n") or "-"), "ratio": ratio, "change": "-",
+               "verdict": str(d["verdict"]), "cls": str(d["verdict"]).replace(" ", "-"),
+               "note": str(d.get("note") or "")}
+        out = [r for i, r in enumerate(out) if i not in same] + [row]
+    return out
+
+
 def _noise_row(j: Judged, repeats: int) -> Dict[str, str]:
     """An A/A row, its note led by what the floor means."""
     row = _judged_row(j)
@@ -228,7 +265,8 @@ def view(a: Analysis) -> Dict[str, Any]:
                          "LIMITED: only generator-limited figures; N/A: not measured; hover "
                          "a cell for details."
                          % _g(run.reference_rate)),
-        "claims": [_judged_row(j) for j in a.claims],
+        "claims": merge_deployment_claims([_judged_row(j) for j in a.claims],
+                                          claim_rows(run)),
         "instrument": instrument_view(a),
         "figures_note": figures_note(a),
         "noise": [_noise_row(j, a.run.repeats()) for j in a.noise],
