@@ -10,19 +10,18 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import pytest
 
 from perflab.classify import classify_all, pass_rates, worker_argv
 from perflab.lockstep import PROTOCOL
 from perflab.lockstep_coord import Limits, Link, PipeLink, round_order, run_lockstep
-from perflab.machine import ROOT, ensure_pypy
+from perflab.machine import ROOT
 from perflab.plan import QUICK
 from perflab.procs import ProcessGroup
 from perflab.results import Row, RunMeta
@@ -139,15 +138,6 @@ for line in sys.stdin:
 
 def _env(**extra: str) -> Dict[str, str]:
     return dict(os.environ, PYTHONPATH=str(ROOT), **extra)
-
-
-@pytest.fixture
-def group(tmp_path: Path) -> Iterator[ProcessGroup]:
-    g = ProcessGroup(tmp_path / "logs")
-    try:
-        yield g
-    finally:
-        g.stop_all()
 
 
 def _real(group: ProcessGroup, name: str, messages: int = 60, python: str = sys.executable,
@@ -279,17 +269,11 @@ def test_interrupted_phase_leaves_no_worker(tmp_path: Path, group: ProcessGroup)
 
 
 @pytest.mark.slow
-def test_worker_runs_under_pypy(group: ProcessGroup) -> None:
+def test_worker_runs_under_pypy(group: ProcessGroup, pypy_python: Path) -> None:
     """The worker is Python 3.9 code without numpy or pyperf: PyPy drives it too."""
-    if shutil.which("pypy3") is None:
-        if os.environ.get("CI"):
-            pytest.fail("pypy3 is not installed; CI must test the PyPy toggle")
-        pytest.skip("pypy3 is not installed")
-    python, why = ensure_pypy()
-    assert python is not None, why
     links: Dict[str, Link] = {
         "cpython": _real(group, "cpython"),
-        "pypy": _real(group, "pypy", python=str(python), extra=("--warm-passes", "1"))}
+        "pypy": _real(group, "pypy", python=str(pypy_python), extra=("--warm-passes", "1"))}
     out = run_lockstep(links, {"cpython": _toggles(), "pypy": _toggles()}, passes=2,
                        chunks=2, seed=2)
     assert all(o.ok and len(o.passes) == 2 for o in out.values()), out

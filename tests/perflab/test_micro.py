@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Dict, List, Optional
 import pyperf
 import pytest
 
-from perflab.machine import ROOT, ensure_pypy
+from perflab.machine import ROOT
 from perflab.micro import TOGGLES_KEY, ClassifyBench, interval95
 
 TINY = ["--messages", "40", "--warmup", "20", "--processes", "2", "--values", "2",
@@ -131,15 +130,9 @@ def test_existing_json_out_is_not_overwritten(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_runs_under_pypy(tmp_path: Path) -> None:
+def test_runs_under_pypy(tmp_path: Path, pypy_python: Path) -> None:
     """The PyPy venv ensure_pypy makes has pyperf, and the micro runs there (Python 3.9)."""
-    if shutil.which("pypy3") is None:
-        if os.environ.get("CI"):
-            pytest.fail("pypy3 is not installed; CI must test the PyPy toggle")
-        pytest.skip("pypy3 is not installed")
-    python, why = ensure_pypy()
-    assert python is not None, why
     json_out = tmp_path / "pypy.json"
-    data = _check_output(_micro([*TINY, "--json-out", str(json_out)], python=str(python)),
+    data = _check_output(_micro([*TINY, "--json-out", str(json_out)], python=str(pypy_python)),
                          json_out, 2, 2)
     assert data["implementation"] == "pypy"

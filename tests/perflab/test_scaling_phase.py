@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, List
 
 import psutil
 import pytest
@@ -68,15 +68,6 @@ def small_env(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Dict[
     data = tmp_path_factory.getbasetemp() / "scaling-data"
     return dict(os.environ, PERFLAB_DATA_DIR=str(data), REDIS_URL=redis_url,
                 PYTHONUNBUFFERED="1", **SMALL)
-
-
-@pytest.fixture
-def group(tmp_path: Path) -> Iterator[ProcessGroup]:
-    g = ProcessGroup(tmp_path / "logs")
-    try:
-        yield g
-    finally:
-        g.stop_all()
 
 
 @pytest.mark.slow
