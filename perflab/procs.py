@@ -149,6 +149,19 @@ class Child:
             "\n  ".join(lines))
 
 
+def clip_note(text: str, limit: int = 2000) -> str:
+    """``text`` within ``limit`` characters, its first line kept whole.
+
+    An exit note's first line (the exit code and last log line) is what consoles and
+    tables show; a plain tail cut would drop exactly that, so the middle goes instead."""
+    if len(text) <= limit:
+        return text
+    head, _, rest = text.partition("\n")
+    head = head[:limit // 2]
+    keep = max(0, limit - len(head) - 7)
+    return head + "\n  ...\n" + rest[len(rest) - keep:] if keep else head
+
+
 class ProcessGroup:
     """Starts children and stops every one of them, however the run ends."""
 

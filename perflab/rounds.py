@@ -42,13 +42,14 @@ from .measure import (
     run_generator,
 )
 from .plan import Plan
-from .procs import Child, StartupError, get_json, wait_http
+from .procs import Child, StartupError, clip_note, get_json, wait_http
 from .results import Row
 from .sampler import Sampler
 from .stack import READY_TIMEOUT_S, child_name
 from .variants import Variant
 
 START_S = 2.0  # planned seconds to start a repeat's services (PyPy: more)
+NOT_MEASURED = "not measured:"  # a block after its service died (not a second failure)
 BLOCK_OVERHEAD_S = 0.15  # planned cost of one block besides its duration (blocks mode)
 
 
@@ -203,7 +204,7 @@ def _failed_row(ctx: Context, v: Variant, repeat: int, text: str,
     ctx.add_row(Row(ctx.meta.run_id, v.name, repeat, measurement, "open", CHAT_ROUTE,
                     "failed", interpreter=v.interpreter,
                     instances=ctx.options.instances or v.instances, started_at=time.time(),
-                    ended_at=time.time(), failure=text[-2000:]))
+                    ended_at=time.time(), failure=clip_note(text)))
 
 
 def death(child: Optional[Child]) -> str:
@@ -385,6 +386,18 @@ def _run_blocks(ctx: Context, blocks: Sequence[Block], live: Dict[str, Live],
          "seed": b.seed} for b in blocks]}, indent=1))
     done: set = set()
     started = {"t": time.time()}
+    died_in: Dict[str, str] = {}  # variant -> the block whose row carries its death
+
+    def after_death(row: Row) -> Row:
+        """The first failed row of a dead service carries its death; the blocks after it
+        were not measured and say so, instead of repeating the death as new failures."""
+        if row.status != "failed" or live[row.variant].alive():
+            return row
+        if row.variant not in died_in:
+            died_in[row.variant] = "%s block %d" % (row.measurement, row.block)
+            return row
+        return replace(row, failure="%s the %s service had died (in %s)" % (
+            NOT_MEASURED, row.variant, died_in[row.variant]))
 
     def on_line(line: str) -> None:
         ev = _progress(ctx, line)
@@ -405,12 +418,15 @@ def _run_blocks(ctx: Context, blocks: Sequence[Block], live: Dict[str, Live],
                        started_at=started["t"], ended_at=time.time(),
                        raw_file=str(raw.relative_to(ctx.run_dir)) if raw.exists() else "")
         started["t"] = time.time()
-        row = _row(ctx, live[b.variant], base, data, "no result for block %s" % b.id)
+        row = after_death(_row(ctx, live[b.variant], base, data,
+                               "no result for block %s" % b.id))
         ctx.display.advance(b.duration_s + b.warmup_s + BLOCK_OVERHEAD_S)
         if keep is not None:
             keep(b, row)
             return
         ctx.add_row(row)
+        if row.failure.startswith(NOT_MEASURED):
+            return  # the death is the failure of the block that saw it, counted once
         _note_failure(ctx, live[b.variant], row)
 
     limit = sum(b.duration_s + b.warmup_s + 3.0 for b in blocks) + 30.0
@@ -425,6 +441,7 @@ def _run_blocks(ctx: Context, blocks: Sequence[Block], live: Dict[str, Live],
                           status="failed", ended_at=time.time(),
                           failure=death(lv.child) if not lv.alive() else
                           "the generator ended (code %d) before this block" % code)
+            row = after_death(row)
             if keep is not None:
                 keep(b, row)
             else:

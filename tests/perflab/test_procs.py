@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from perflab.procs import MARK, ProcessGroup, StopSignals, child_popen_kwargs
+from perflab.procs import MARK, ProcessGroup, StopSignals, child_popen_kwargs, clip_note
 
 
 def test_child_kwargs_mark_session_and_death_signal(tmp_path: Path) -> None:
@@ -47,6 +47,17 @@ def test_exit_note_shows_the_real_last_lines_or_says_there_were_none(tmp_path: P
     assert silent.exit_note("service") == ("service exited with code -9 (killed by SIGKILL); "
                                            "its log %s is empty" % (tmp_path / "silent.log"))
     group.stop_all()
+
+
+def test_a_clipped_note_keeps_its_first_line_and_its_last_lines() -> None:
+    first = "service exited with code -9 (killed by SIGKILL); last log line: " + "x" * 250
+    lines = ["  access line %04d " % i + "y" * 280 for i in range(15)]
+    note = "\n".join([first, "last 15 log lines (service.log):", *lines])
+    clipped = clip_note(note, 2000)
+    assert len(clipped) <= 2000 and len(note) > 2000
+    assert clipped.splitlines()[0] == first
+    assert clipped.endswith(lines[-1]) and "  ..." in clipped.splitlines()
+    assert clip_note("short\nnote", 2000) == "short\nnote"
 
 
 def test_stop_signals_interrupt_once_then_ignore() -> None:

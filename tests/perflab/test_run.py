@@ -21,6 +21,7 @@ import pytest
 
 from perflab.procs import MARK
 from perflab.results import RunMeta, read_rows, read_samples
+from perflab.rounds import NOT_MEASURED
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -193,7 +194,14 @@ def test_a_killed_service_is_a_failed_measurement_and_the_run_goes_on(
     meta = RunMeta.load(run_dir)
     assert not meta.complete and meta.failures
     failed = [r for r in read_rows(run_dir) if r.status == "failed"]
-    assert len(failed) == 1 and "exited with code -9 (killed by SIGKILL)" in failed[0].failure
+    deaths = [r for r in failed if not r.failure.startswith(NOT_MEASURED)]
+    # the block that saw the death carries it; any of its later blocks say they were not
+    # measured, and only the death is a failure of the run
+    assert len(deaths) == 1 and "exited with code -9 (killed by SIGKILL)" in deaths[0].failure
+    assert all(r.variant == deaths[0].variant and r.repeat == deaths[0].repeat
+               and "service had died" in r.failure for r in failed if r not in deaths)
+    assert [f["variant"] for f in meta.failures] == [deaths[0].variant]
+    failed = deaths
     first = failed[0].failure.splitlines()[0]  # what the console and Markdown show
     assert ("; last log line: " in first and first.split("; last log line: ")[1].strip()) \
         or first.endswith("is empty")
