@@ -24,7 +24,7 @@ import urllib.request
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Sequence, Tuple
 
 MARK = "PERFLAB_CHILD"  # set in every child's environment: tests find orphans by it
 
@@ -67,9 +67,38 @@ def child_popen_kwargs(env: Mapping[str, str], cpus: Optional[Sequence[int]] = N
             "preexec_fn": _child_setup(cpus, death_signal)}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+_HANDED_OUT: set = set()  # ports free_port gave this process: never given twice
+_LISTEN_PORTS = (20000, 32000)  # where listeners go when the ephemeral range is unknown
+
+
+def _ephemeral_range() -> Tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port free to listen on, outside the kernel's ephemeral range.
+
+    Binding port 0 hands out an *ephemeral* port, the range the kernel also takes the
+    local ports of outgoing connections from; with a generator holding hundreds of
+    connections, one of them took such a port between this check and the child's
+    bind (the full plan, 36 services: "address already in use"). Below the range no
+    outgoing connection can take it, and a port is never handed out twice here."""
+    import random
+
+    start, end = _LISTEN_PORTS[0], min(_LISTEN_PORTS[1], _ephemeral_range()[0])
+    rng = random.Random()
+    for _ in range(200 if end - start >= 1000 else 0):
+        port = rng.randrange(start, end)
+        if port in _HANDED_OUT or port_problem(host, port) is not None:
+            continue
+        _HANDED_OUT.add(port)
+        return port
+    with socket.socket() as s:  # a crowded range: let the kernel choose
+        s.bind((host, 0))
         return int(s.getsockname()[1])
 
 

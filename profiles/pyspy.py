@@ -18,7 +18,6 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
+
+from perflab.procs import free_port
 
 from .context import REPO_ROOT, ProfileContext, delete_redis_prefix, write_json
 
@@ -43,12 +44,6 @@ def pyspy_path() -> Optional[str]:
         return found
     beside = Path(sys.executable).with_name("py-spy")
     return str(beside) if beside.is_file() else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def service_env(ctx: ProfileContext, carrier_url: str) -> Dict[str, str]:

@@ -5,12 +5,21 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from perflab.procs import MARK, ProcessGroup, StopSignals, child_popen_kwargs, clip_note
+from perflab.procs import (
+    MARK,
+    ProcessGroup,
+    StopSignals,
+    child_popen_kwargs,
+    clip_note,
+    free_port,
+    port_problem,
+)
 
 
 def test_child_kwargs_mark_session_and_death_signal(tmp_path: Path) -> None:
@@ -58,6 +67,17 @@ def test_a_clipped_note_keeps_its_first_line_and_its_last_lines() -> None:
     assert clipped.splitlines()[0] == first
     assert clipped.endswith(lines[-1]) and "  ..." in clipped.splitlines()
     assert clip_note("short\nnote", 2000) == "short\nnote"
+
+
+def test_free_ports_are_distinct_listenable_and_below_the_ephemeral_range() -> None:
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    ports = [free_port() for _ in range(50)]
+    assert len(set(ports)) == 50  # never handed out twice
+    assert all(p < low for p in ports)  # no outgoing connection can be given one
+    with socket.socket() as s:  # and one can really be listened on
+        s.bind(("127.0.0.1", ports[0]))
+        s.listen()
+        assert port_problem("127.0.0.1", ports[0]) is not None  # now it is taken
 
 
 def test_stop_signals_interrupt_once_then_ignore() -> None:
