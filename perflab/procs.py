@@ -68,7 +68,7 @@ def child_popen_kwargs(env: Mapping[str, str], cpus: Optional[Sequence[int]] = N
 
 
 _HANDED_OUT: set = set()  # ports free_port gave this process: never given twice
-_LISTEN_PORTS = (20000, 32000)  # where listeners go when the ephemeral range is unknown
+_LISTEN_PORTS = (20000, 32000)  # where listeners go, capped below the ephemeral range
 
 
 def _ephemeral_range() -> Tuple[int, int]:
